@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dagi-bench",
+        abstract: "Benchmark workloads for DAGI Mesh (driven by scripts/bench-*).",
+        subcommands: [SeedStatus.self, TimeCommand.self]
+    )
+}

@@ -1,0 +1,92 @@
+import GRDB
+
+/// Local, never-replicated tables: peers, peer acknowledgements and agent key hashes.
+extension MeshStore {
+    // MARK: Peers
+
+    /// Adds a peer URL (no-op if present; a CLI-added peer keeps its source).
+    public func addPeer(url: String, source: PeerRecord.Source) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO peer (url, source, added_at) VALUES (?, ?, ?) ON CONFLICT(url) DO NOTHING",
+                arguments: [url, source.rawValue, self.clock.wallMilliseconds()]
+            )
+        }
+    }
+
+    /// Removes a peer; returns whether it existed.
+    @discardableResult
+    public func removePeer(url: String) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM peer WHERE url = ?", arguments: [url])
+            return db.changesCount > 0
+        }
+    }
+
+    public func peers() async throws -> [PeerRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT url, source, node_id, added_at, last_ok, last_error, last_error_at, lag FROM peer ORDER BY url").map {
+                PeerRecord(
+                    url: $0[0], source: PeerRecord.Source(rawValue: $0[1]) ?? .config, nodeID: $0[2], addedAt: $0[3],
+                    lastOK: $0[4], lastError: $0[5], lastErrorAt: $0[6], lag: $0[7]
+                )
+            }
+        }
+    }
+
+    /// Records a successful exchange with a peer.
+    public func peerSucceeded(url: String, nodeID: String?, lag: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE peer SET node_id = coalesce(?, node_id), last_ok = ?, lag = ?, last_error = NULL WHERE url = ?",
+                arguments: [nodeID, self.clock.wallMilliseconds(), lag, url]
+            )
+        }
+    }
+
+    /// Records a failed exchange with a peer. `message` must not contain secrets.
+    public func peerFailed(url: String, message: String) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE peer SET last_error = ?, last_error_at = ? WHERE url = ?",
+                arguments: [String(message.prefix(500)), self.clock.wallMilliseconds(), url]
+            )
+        }
+    }
+
+    /// Remembers what a peer node holds (from the vector it pulled with), for compaction.
+    public func recordPeerAck(nodeID peer: String, vector: [String: Int64]) async throws {
+        try await pool.write { db in
+            let now = self.clock.wallMilliseconds()
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO peer_ack (node_id, origin, seq, seen_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT(node_id, origin) DO UPDATE SET seq = excluded.seq, seen_at = excluded.seen_at
+                """)
+            for (origin, seq) in vector.prefix(10_000) {
+                try statement.execute(arguments: [peer, origin, seq, now])
+            }
+        }
+    }
+
+    // MARK: Agent keys
+
+    /// Stores the SHA-256 (hex) of an agent's API key. Local only: keys, even hashed, never
+    /// leave the node.
+    public func setAgentKey(agent: String, sha256Hex: String) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO agent_key (agent, key_sha256) VALUES (?, ?) ON CONFLICT(agent) DO UPDATE SET key_sha256 = excluded.key_sha256",
+                arguments: [agent, sha256Hex.lowercased()]
+            )
+        }
+    }
+
+    /// Agent name by key hash.
+    public func agentKeyHashes() async throws -> [String: String] {
+        try await pool.read { db in
+            var map: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT key_sha256, agent FROM agent_key") { map[row[0]] = row[1] }
+            return map
+        }
+    }
+}

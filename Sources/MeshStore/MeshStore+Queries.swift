@@ -1,0 +1,109 @@
+import Foundation
+import GRDB
+
+/// Typed reads of the local replica.
+extension MeshStore {
+    /// The whole mesh as this replica sees it, in one read transaction. Tombstones are left out.
+    public func state() async throws -> MeshState {
+        try await pool.read(readState)
+    }
+
+    /// The blocking form of ``state()``, for command-line tools.
+    public func stateNow() throws -> MeshState {
+        try pool.read(readState)
+    }
+
+    private func readState(_ db: Database) throws -> MeshState {
+        MeshState(
+            localNodeID: nodeID,
+            nodes: try NodeRecord.order(Column("id")).fetchAll(db),
+            models: try ModelRecord.filter(Column("deleted") == false)
+                .order(Column("node_id"), Column("source"), Column("name")).fetchAll(db),
+            agents: try AgentRecord.filter(Column("deleted") == false).order(Column("name")).fetchAll(db),
+            assignments: try AssignmentRecord.filter(Column("deleted") == false)
+                .order(Column("agent"), Column("priority"), Column("node_id")).fetchAll(db),
+            presence: try AgentPresenceRecord.fetchAll(db),
+            origins: try readOrigins(db)
+        )
+    }
+
+    private func readOrigins(_ db: Database) throws -> [OriginStatus] {
+        try Row.fetchAll(db, sql: "SELECT origin, seq, floor, last_arrival FROM sync_vector ORDER BY origin").map {
+            OriginStatus(origin: $0[0], seq: $0[1], floor: $0[2], lastArrival: $0[3])
+        }
+    }
+
+    /// This node's own row, if it has written one.
+    public func localNode() async throws -> NodeRecord? {
+        try await pool.read { db in try NodeRecord.fetchOne(db, key: self.nodeID) }
+    }
+
+    /// Models of one node (or all nodes), tombstones excluded unless asked for.
+    public func models(nodeID: String? = nil, includeDeleted: Bool = false) async throws -> [ModelRecord] {
+        try await pool.read { db in
+            var request = ModelRecord.order(Column("node_id"), Column("source"), Column("name"))
+            if let nodeID { request = request.filter(Column("node_id") == nodeID) }
+            if !includeDeleted { request = request.filter(Column("deleted") == false) }
+            return try request.fetchAll(db)
+        }
+    }
+
+    /// One agent, tombstones excluded.
+    public func agent(named name: String) async throws -> AgentRecord? {
+        try await pool.read { db in try AgentRecord.filter(Column("name") == name && Column("deleted") == false).fetchOne(db) }
+    }
+
+    /// Raw samples of `metric` for a node, oldest first.
+    public func samples(nodeID: String, metric: String, since: Int64 = 0) async throws -> [MetricSample] {
+        try await pool.read { db in
+            try MetricSample.filter(Column("node_id") == nodeID && Column("metric") == metric && Column("ts") >= since)
+                .order(Column("ts")).fetchAll(db)
+        }
+    }
+
+    /// Rollups of a node at `resolution` seconds, oldest first.
+    public func rollups(nodeID: String, resolution: Int) async throws -> [MetricRollup] {
+        try await pool.read { db in
+            try MetricRollup.filter(Column("node_id") == nodeID && Column("resolution") == resolution)
+                .order(Column("metric"), Column("bucket")).fetchAll(db)
+        }
+    }
+
+    /// Usage ledger entries since `since` (ms), oldest first.
+    public func usage(since: Int64 = 0) async throws -> [UsageRecord] {
+        try await pool.read { db in try UsageRecord.filter(Column("ts") >= since).order(Column("ts")).fetchAll(db) }
+    }
+
+    /// Row counts of every table (replicated and bookkeeping), for status and tests.
+    public func rowCounts() async throws -> [String: Int] {
+        try await pool.read { db in
+            var counts: [String: Int] = [:]
+            for table in TableSchema.all.map(\.name) + ["change_log", "sync_vector", "peer", "peer_ack"] {
+                counts[table] = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0
+            }
+            return counts
+        }
+    }
+
+    /// A deterministic dump of every replicated row (stamps included), one line per row in key
+    /// order: two replicas have converged exactly when their dumps are equal.
+    public func replicatedRows(excluding excluded: Set<ReplicatedTable> = []) async throws -> [String] {
+        try await pool.read { db in
+            var lines: [String] = []
+            for schema in TableSchema.all where !excluded.contains(schema.table) {
+                let columns = schema.columns + ["origin", "hlc"]
+                let order = schema.columns[0..<schema.primaryKeyCount].joined(separator: ",")
+                let rows = try Row.fetchAll(db, sql: "SELECT \(columns.joined(separator: ",")) FROM \(schema.name) ORDER BY \(order)")
+                for row in rows {
+                    lines.append(schema.name + "|" + columns.indices.map { "\(row[$0] as DatabaseValue)" }.joined(separator: "|"))
+                }
+            }
+            return lines
+        }
+    }
+
+    /// A local (never replicated) setting.
+    public func meta(_ key: String) async throws -> String? {
+        try await pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
+    }
+}

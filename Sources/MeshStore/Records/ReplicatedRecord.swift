@@ -1,0 +1,34 @@
+import GRDB
+
+/// A row of a replicated table.
+///
+/// Records are plain values; ``MeshStore`` stamps `origin` and `hlc` when it writes them, so
+/// whatever a caller puts there is overwritten.
+public protocol ReplicatedRecord: Codable, Sendable, FetchableRecord, PersistableRecord {
+    static var replicatedTable: ReplicatedTable { get }
+    /// The node that last wrote the row.
+    var origin: String { get set }
+    /// When it was written, on that node's hybrid logical clock.
+    var hlc: HLCTimestamp { get set }
+}
+
+extension ReplicatedRecord {
+    public static var databaseTableName: String { replicatedTable.schema.name }
+}
+
+extension HLCTimestamp: Codable, DatabaseValueConvertible {
+    public init(from decoder: any Decoder) throws {
+        self.init(storedValue: try decoder.singleValueContainer().decode(Int64.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(storedValue)
+    }
+
+    public var databaseValue: DatabaseValue { storedValue.databaseValue }
+
+    public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> HLCTimestamp? {
+        Int64.fromDatabaseValue(dbValue).map(HLCTimestamp.init(storedValue:))
+    }
+}

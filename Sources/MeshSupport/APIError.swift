@@ -1,0 +1,90 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import NIOCore
+
+/// An error answered in OpenAI's shape, which every OpenAI client library parses:
+///
+///     {"error": {"message": "...", "type": "invalid_request_error", "param": null,
+///                "code": "model_not_found", "request_id": "req_..."}}
+///
+/// `code` is stable and machine-readable; `message` is for people and never holds secrets.
+public struct APIError: Error, Sendable, CustomStringConvertible {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+    public var param: String?
+    /// Extra response headers (e.g. `Retry-After`).
+    public var headers: HTTPFields
+    /// Extra fields inside the `error` object (e.g. per-candidate reasons).
+    public var details: [String: JSONValue]
+
+    public init(
+        status: HTTPResponse.Status, code: String, message: String, param: String? = nil, headers: HTTPFields = [:],
+        details: [String: JSONValue] = [:]
+    ) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.param = param
+        self.headers = headers
+        self.details = details
+    }
+
+    public var description: String { "\(status.code) \(code): \(message)" }
+
+    /// OpenAI's error `type` for a status.
+    public var type: String {
+        switch status.code {
+        case 400, 404, 413, 422: return "invalid_request_error"
+        case 401: return "authentication_error"
+        case 403: return "permission_error"
+        case 429: return "rate_limit_error"
+        case 500: return "server_error"
+        default: return status.code >= 500 ? "api_error" : "invalid_request_error"
+        }
+    }
+
+    /// The JSON body.
+    public func body(requestID: String) -> [UInt8] {
+        var error: [String: JSONValue] = details
+        error["message"] = .string(message)
+        error["type"] = .string(type)
+        error["param"] = param.map(JSONValue.string) ?? .null
+        error["code"] = .string(code)
+        error["request_id"] = .string(requestID)
+        return JSONValue.object(["error": .object(error)]).serialized()
+    }
+
+    public func response(requestID: String) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json"
+        fields[.requestID] = requestID
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body(requestID: requestID))))
+    }
+
+    /// A default code for a bare status.
+    public static func code(for status: HTTPResponse.Status) -> String {
+        switch status.code {
+        case 400: return "bad_request"
+        case 401: return "unauthorized"
+        case 403: return "forbidden"
+        case 404: return "not_found"
+        case 405: return "method_not_allowed"
+        case 413: return "body_too_large"
+        case 429: return "rate_limited"
+        case 502: return "bad_gateway"
+        case 503: return "unavailable"
+        case 504: return "timeout"
+        default: return status.code >= 500 ? "internal_error" : "bad_request"
+        }
+    }
+
+    public static func badRequest(_ message: String, code: String = "bad_request", param: String? = nil) -> APIError {
+        APIError(status: .badRequest, code: code, message: message, param: param)
+    }
+
+    public static func notFound(_ message: String, code: String = "not_found") -> APIError {
+        APIError(status: .notFound, code: code, message: message)
+    }
+}

@@ -1,0 +1,59 @@
+import Hummingbird
+import HTTPTypes
+
+extension HTTPField.Name {
+    public static let requestID = HTTPField.Name("x-request-id")!
+}
+
+/// Gives each request an id: the caller's `x-request-id` when it is sane, else a new one.
+/// The id is echoed on the response, attached to the request's logger and put in error bodies.
+public struct RequestIDMiddleware: RouterMiddleware {
+    public typealias Context = MeshRequestContext
+
+    public init() {}
+
+    public func handle(
+        _ request: Request, context: MeshRequestContext, next: (Request, MeshRequestContext) async throws -> Response
+    ) async throws -> Response {
+        var context = context
+        if let given = request.headers[.requestID], RequestIDMiddleware.isAcceptable(given) {
+            context.requestID = given
+        } else {
+            context.requestID = RequestIDMiddleware.generate()
+        }
+        context.logger[metadataKey: "request_id"] = .string(context.requestID)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as APIError {
+            response = error.response(requestID: context.requestID)
+        } catch let error as HTTPError {
+            response = APIError(status: error.status, code: APIError.code(for: error.status), message: error.body ?? "\(error.status.reasonPhrase)")
+                .response(requestID: context.requestID)
+        } catch {
+            context.logger.error("unhandled error: \(error)")
+            response = APIError(status: .internalServerError, code: "internal_error", message: "internal error")
+                .response(requestID: context.requestID)
+        }
+        response.headers[.requestID] = context.requestID
+        return response
+    }
+
+    /// Printable ASCII, no spaces, at most 128 characters.
+    static func isAcceptable(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 128 && id.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f }
+    }
+
+    /// `req_` and 20 random hex digits.
+    public static func generate() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt16
+        return "req_" + hex(high, width: 16) + hex(UInt64(low) >> 0, width: 4)
+    }
+
+    private static func hex(_ value: UInt64, width: Int) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+}

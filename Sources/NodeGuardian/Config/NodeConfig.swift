@@ -1,0 +1,216 @@
+import Foundation
+import MeshSupport
+
+/// The whole node configuration: one `Codable` tree decoded from YAML, with every default in
+/// it. Sections of the other modules (sync, swapper, router) join it as those land.
+///
+/// Config names and shapes are a public contract: keys may be added, never renamed.
+public struct NodeConfig: Sendable, Decodable {
+    public var node: NodeSection
+    public var ollama: OllamaSection?
+    public var metrics: MetricsSection
+    public var agents: [AgentConfig]
+
+    public init(
+        node: NodeSection = NodeSection(), ollama: OllamaSection? = nil, metrics: MetricsSection = MetricsSection(),
+        agents: [AgentConfig] = []
+    ) {
+        self.node = node
+        self.ollama = ollama
+        self.metrics = metrics
+        self.agents = agents
+    }
+
+    enum CodingKeys: String, CodingKey { case node, ollama, metrics, agents }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        node = try c.decode(.node, default: NodeSection())
+        ollama = try c.decodeIfPresent(OllamaSection.self, forKey: .ollama)
+        metrics = try c.decode(.metrics, default: MetricsSection())
+        agents = try c.decode(.agents, default: [])
+        var seen = Set<String>()
+        for agent in agents where !seen.insert(agent.name).inserted {
+            throw DecodingError.dataCorruptedError(forKey: .agents, in: c, debugDescription: "agent \"\(agent.name)\" is listed twice")
+        }
+    }
+
+    /// Reads and validates a YAML config file; throws ``ConfigError`` naming each bad key and line.
+    public static func load(path: String) throws -> NodeConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, issues: [.init(path: "", line: nil, message: "cannot read the file: \(error.localizedDescription)")])
+        }
+        return try YAMLConfigDecoder.decode(NodeConfig.self, from: text, file: path)
+    }
+}
+
+/// `node:` — identity, address and storage.
+public struct NodeSection: Sendable, Decodable {
+    /// Stable node id; default: the host name.
+    public var id: String?
+    /// API address; default 127.0.0.1:7007.
+    public var listen: HostPort
+    /// Where peers reach this node, when `listen` is not it (NAT, 0.0.0.0).
+    public var advertiseURL: HTTPURL?
+    /// Default: `$DAGI_HOME`, else the platform's user data directory.
+    public var dataDir: String?
+
+    public static let defaultListen = HostPort(host: "127.0.0.1", port: 7007)
+
+    public init(id: String? = nil, listen: HostPort = NodeSection.defaultListen, advertiseURL: HTTPURL? = nil, dataDir: String? = nil) {
+        self.id = id
+        self.listen = listen
+        self.advertiseURL = advertiseURL
+        self.dataDir = dataDir
+    }
+
+    enum CodingKeys: String, CodingKey { case id, listen, advertiseURL = "advertise_url", dataDir = "data_dir" }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decodeIfPresent(String.self, forKey: .id)
+        if let id, !NodeSection.isValidID(id) {
+            throw DecodingError.dataCorruptedError(
+                forKey: .id, in: c,
+                debugDescription: "invalid node id \"\(id)\" (letters, digits, '.', '-', '_'; at most 64)"
+            )
+        }
+        listen = try c.decode(.listen, default: NodeSection.defaultListen)
+        advertiseURL = try c.decodeIfPresent(HTTPURL.self, forKey: .advertiseURL)
+        dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir)
+    }
+
+    /// Node ids travel in headers, URLs and table keys: keep them plain.
+    public static func isValidID(_ id: String) -> Bool {
+        !id.isEmpty && id.count <= 64
+            && id.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0) }
+    }
+}
+
+/// `ollama:` — a local Ollama server whose models this node reports.
+public struct OllamaSection: Sendable, Decodable {
+    public var url: HTTPURL
+    /// How often to re-read `/api/tags` and `/api/ps`.
+    public var refresh: ConfigDuration
+    /// Per-request timeout when talking to Ollama.
+    public var timeout: ConfigDuration
+
+    public init(url: HTTPURL, refresh: ConfigDuration = .seconds(15), timeout: ConfigDuration = .seconds(5)) {
+        self.url = url
+        self.refresh = refresh
+        self.timeout = timeout
+    }
+
+    enum CodingKeys: String, CodingKey { case url, refresh, timeout }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        url = try c.decode(HTTPURL.self, forKey: .url)
+        refresh = try c.decode(.refresh, default: .seconds(15))
+        timeout = try c.decode(.timeout, default: .seconds(5))
+    }
+}
+
+/// `metrics:` — sampling and retention.
+public struct MetricsSection: Sendable, Decodable {
+    public var interval: ConfigDuration
+    public var rawRetention: ConfigDuration
+    public var rollupRetention: ConfigDuration
+    public var minuteRollupRetention: ConfigDuration
+    public var usageRetention: ConfigDuration
+
+    public init(
+        interval: ConfigDuration = .seconds(10), rawRetention: ConfigDuration = .hours(24),
+        rollupRetention: ConfigDuration = .days(30), minuteRollupRetention: ConfigDuration = .days(7),
+        usageRetention: ConfigDuration = .days(35)
+    ) {
+        self.interval = interval
+        self.rawRetention = rawRetention
+        self.rollupRetention = rollupRetention
+        self.minuteRollupRetention = minuteRollupRetention
+        self.usageRetention = usageRetention
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case interval, rawRetention = "raw_retention", rollupRetention = "rollup_retention"
+        case minuteRollupRetention = "minute_rollup_retention", usageRetention = "usage_retention"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = MetricsSection()
+        interval = try c.decode(.interval, default: defaults.interval)
+        rawRetention = try c.decode(.rawRetention, default: defaults.rawRetention)
+        rollupRetention = try c.decode(.rollupRetention, default: defaults.rollupRetention)
+        minuteRollupRetention = try c.decode(.minuteRollupRetention, default: defaults.minuteRollupRetention)
+        usageRetention = try c.decode(.usageRetention, default: defaults.usageRetention)
+        guard interval.milliseconds >= 100 else {
+            throw DecodingError.dataCorruptedError(forKey: .interval, in: c, debugDescription: "interval must be at least 100ms")
+        }
+        guard rawRetention >= interval else {
+            throw DecodingError.dataCorruptedError(forKey: .rawRetention, in: c, debugDescription: "raw_retention must be at least the interval")
+        }
+    }
+}
+
+/// One entry of `agents:`.
+public struct AgentConfig: Sendable, Decodable {
+    public var name: String
+    public var tier: String
+    /// Nodes the agent is assigned to, in priority order.
+    public var assign: [String]
+    public var allowCloud: Bool
+    public var staleAfter: ConfigDuration
+    /// Name of the environment variable holding the agent's API key.
+    public var keyEnv: String?
+    /// SHA-256 (hex) of the agent's API key, instead of `key_env`.
+    public var keySHA256: String?
+    public var preferNodes: [String]
+    /// Allowed model names (logical or physical); empty allows all.
+    public var models: [String]
+    public var budgetDailyUSD: Double?
+    public var budgetMonthlyUSD: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case name, tier, assign, allowCloud = "allow_cloud", staleAfter = "stale_after", keyEnv = "key_env"
+        case keySHA256 = "key_sha256", preferNodes = "prefer_nodes", models
+        case budgetDailyUSD = "budget_daily_usd", budgetMonthlyUSD = "budget_monthly_usd"
+    }
+
+    public init(name: String, tier: String = "standard", assign: [String] = [], allowCloud: Bool = false, staleAfter: ConfigDuration = .minutes(5)) {
+        self.name = name
+        self.tier = tier
+        self.assign = assign
+        self.allowCloud = allowCloud
+        self.staleAfter = staleAfter
+        self.preferNodes = []
+        self.models = []
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        guard NodeSection.isValidID(name) else {
+            throw DecodingError.dataCorruptedError(forKey: .name, in: c, debugDescription: "invalid agent name \"\(name)\" (letters, digits, '.', '-', '_')")
+        }
+        tier = try c.decode(.tier, default: "standard")
+        assign = try c.decode(.assign, default: [])
+        allowCloud = try c.decode(.allowCloud, default: false)
+        staleAfter = try c.decode(.staleAfter, default: .minutes(5))
+        keyEnv = try c.decodeIfPresent(String.self, forKey: .keyEnv)
+        keySHA256 = try c.decodeIfPresent(String.self, forKey: .keySHA256)
+        if let hash = keySHA256, hash.count != 64 || !hash.allSatisfy(\.isHexDigit) {
+            throw DecodingError.dataCorruptedError(forKey: .keySHA256, in: c, debugDescription: "key_sha256 must be 64 hex digits")
+        }
+        if keyEnv != nil, keySHA256 != nil {
+            throw DecodingError.dataCorruptedError(forKey: .keySHA256, in: c, debugDescription: "give key_env or key_sha256, not both")
+        }
+        preferNodes = try c.decode(.preferNodes, default: [])
+        models = try c.decode(.models, default: [])
+        budgetDailyUSD = try c.decodeIfPresent(Double.self, forKey: .budgetDailyUSD)
+        budgetMonthlyUSD = try c.decodeIfPresent(Double.self, forKey: .budgetMonthlyUSD)
+    }
+}

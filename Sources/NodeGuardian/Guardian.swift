@@ -1,0 +1,102 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import MeshStore
+import MeshSupport
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+import Swapper
+
+/// A running node: the store and every service around it, started in order and stopped in
+/// reverse on SIGTERM/SIGINT.
+public enum Guardian {
+    /// Runs the node until a shutdown signal; returns after a clean shutdown.
+    public static func run(options: GuardianOptions, logger: Logger) async throws {
+        let config = try options.resolvedConfig()
+        let nodeID = config.node.id ?? DataDirectory.defaultNodeID()
+        let dataDirectory = DataDirectory.resolve(config.node.dataDir)
+        var logger = logger
+        logger[metadataKey: "node"] = .string(nodeID)
+
+        let store = try MeshStore.open(
+            path: MeshStore.databasePath(inDataDirectory: dataDirectory), nodeID: nodeID,
+            logger: logger.with(label: "dagi.store")
+        )
+        logger.info("store open", metadata: ["path": "\(store.path)"])
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(5))))
+        do {
+            try await serve(config: config, store: store, http: http, dataDirectory: dataDirectory, logger: logger)
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        try await http.shutdown()
+        try store.checkpoint()
+        logger.info("stopped cleanly")
+    }
+
+    private static func serve(config: NodeConfig, store: MeshStore, http: HTTPClient, dataDirectory: String, logger: Logger) async throws {
+        let registry = PrometheusCollectorRegistry()
+        let metrics = GuardianMetrics(registry: registry)
+        let identity = NodeIdentity(
+            id: store.nodeID, hostname: DataDirectory.defaultNodeID(),
+            apiURL: config.node.advertiseURL?.base ?? config.node.listen.baseURL(advertisedHost: DataDirectory.defaultNodeID()),
+            startedAt: store.clock.wallMilliseconds()
+        )
+        try await AgentRegistrar(store: store, logger: logger).register(config.agents)
+
+        let presence = PresenceRecorder(store: store, logger: logger)
+        let monitor = NodeMonitor(
+            store: store, identity: identity, config: config.metrics, dataDirectory: dataDirectory, metrics: metrics,
+            logger: logger
+        )
+        // The first heartbeat is written before the API answers, so /v1/node is never empty.
+        await monitor.beat()
+
+        var services: [any Service] = [presence, monitor]
+        if let ollama = config.ollama {
+            let client = OllamaClient(baseURL: ollama.url, http: http, timeout: ollama.timeout.duration)
+            services.append(OllamaWatcher(
+                source: OllamaModelSource(client: client, store: store, logger: logger), interval: ollama.refresh.duration,
+                logger: logger
+            ))
+        }
+
+        let router = Router(context: MeshRequestContext.self)
+        router.add(middleware: RequestIDMiddleware())
+        GuardianAPI(store: store, presence: presence, registry: registry).register(on: router)
+        let listen = config.node.listen
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "dagi-node-guardian"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? listen.port
+                // A machine-readable line for scripts and tests that start us on port 0.
+                FileHandle.standardOutput.write(Data("node-guardian \(store.nodeID) listening on http://\(listen.host):\(port)\n".utf8))
+            },
+            logger: logger
+        )
+        // The server stops first on shutdown (services stop in reverse), then the writers flush.
+        services.append(app)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+}
+
+extension Logger {
+    /// A copy with another label and the same level and metadata.
+    func with(label: String) -> Logger {
+        var copy = Logger(label: label)
+        copy.logLevel = logLevel
+        copy[metadataKey: "node"] = self[metadataKey: "node"]
+        return copy
+    }
+}

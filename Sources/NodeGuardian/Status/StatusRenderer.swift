@@ -1,0 +1,81 @@
+import MeshSupport
+
+/// Renders a ``StatusReport`` as the three tables of `dagi status`.
+public enum StatusRenderer {
+    public static func render(_ report: StatusReport, color: Bool) -> String {
+        var sections: [String] = []
+
+        var nodes = TextTable(["NODE", "STATE", "HEARTBEAT", "LAST CHANGE", "CPU", "MEM", "GPU", "ADDRESS"])
+        for node in report.nodes {
+            nodes.add([
+                .init(node.id + (node.local ? " *" : "")),
+                .init(node.state.rawValue, liveColor(node.state)),
+                .init(age(node.ageMs)),
+                .init(node.local ? "local" : node.lastChangeAgeMs.map(age) ?? "never"),
+                .init(node.cpuPercent.map { String(format: "%.0f%%", $0) } ?? "-"),
+                .init(node.memUsed.map { "\(ByteSize.format($0))/\(ByteSize.format(node.memTotal))" } ?? "-"),
+                .init(node.gpuCount > 0 ? "\(node.gpuCount)x " + (node.vramUsed.map(ByteSize.format) ?? "?") : "-"),
+                .init(node.apiURL, .dim),
+            ])
+        }
+        sections.append("Nodes (\(report.nodes.count))\n" + nodes.render(color: color))
+
+        var models = TextTable(["NODE", "MODEL", "SOURCE", "STATE", "SIZE", "QUANT", "LAST USED"])
+        for model in report.models {
+            let state = model.reachable ? model.state : "unreachable"
+            models.add([
+                .init(model.node, model.nodeState == .online ? nil : .dim),
+                .init(model.name),
+                .init(model.source),
+                .init(state, modelColor(state, node: model.nodeState)),
+                .init(model.sizeBytes.map(ByteSize.format) ?? "-"),
+                .init(model.quantization ?? "-"),
+                .init(model.lastUsed.map { age(max(0, report.generatedAt - $0)) } ?? "-"),
+            ])
+        }
+        sections.append("Models (\(report.models.count))\n" + (report.models.isEmpty ? "  none" : models.render(color: color)))
+
+        var agents = TextTable(["AGENT", "TIER", "STATUS", "LAST SEEN", "ASSIGNED", "CLOUD"])
+        for agent in report.agents {
+            agents.add([
+                .init(agent.name),
+                .init(agent.tier),
+                .init(agent.status.rawValue, agent.status == .active ? .green : .yellow),
+                .init(agent.lastSeenAgeMs.map(age) ?? "never"),
+                .init(agent.assigned.isEmpty ? "-" : agent.assigned.joined(separator: ",")),
+                .init(agent.allowCloud ? "yes" : "no"),
+            ])
+        }
+        sections.append("Agents (\(report.agents.count))\n" + (report.agents.isEmpty ? "  none" : agents.render(color: color)))
+        return sections.joined(separator: "\n\n")
+    }
+
+    /// `850ms`, `12s`, `4m`, `3h`, `2d` ago.
+    static func age(_ ms: Int64) -> String {
+        switch ms {
+        case ..<1000: return "\(ms)ms ago"
+        case ..<60_000: return "\(ms / 1000)s ago"
+        case ..<3_600_000: return "\(ms / 60_000)m ago"
+        case ..<86_400_000: return "\(ms / 3_600_000)h ago"
+        default: return "\(ms / 86_400_000)d ago"
+        }
+    }
+
+    static func liveColor(_ state: NodeView.Liveness) -> TextTable.Color {
+        switch state {
+        case .online: return .green
+        case .stale: return .yellow
+        case .offline: return .red
+        }
+    }
+
+    static func modelColor(_ state: String, node: NodeView.Liveness) -> TextTable.Color? {
+        if node != .online { return .dim }
+        switch state {
+        case "loaded": return .green
+        case "loading": return .yellow
+        case "unreachable": return .red
+        default: return nil
+        }
+    }
+}

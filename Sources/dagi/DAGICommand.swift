@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import MeshStore
+import MeshSupport
+import NodeGuardian
+
+@main
+struct DAGICommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dagi",
+        abstract: "Look at and steer a DAGI Mesh from any of its nodes.",
+        version: DAGIVersion.current,
+        subcommands: [Status.self]
+    )
+}
+
+/// Options shared by commands that read the local store.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: "Data directory of the node (default: $DAGI_HOME or the user data directory).")
+    var dataDir: String?
+
+    func openStore() throws -> MeshStore {
+        let directory = DataDirectory.resolve(dataDir)
+        do {
+            return try MeshStore.openExisting(path: MeshStore.databasePath(inDataDirectory: directory))
+        } catch let error as StoreError {
+            throw ValidationError(error.message)
+        }
+    }
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show every node, model and agent of the mesh from the local replica (works with the guardian stopped)."
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Flag(name: .long, help: "Print JSON instead of tables.")
+    var json = false
+
+    func run() async throws {
+        let store = try store.openStore()
+        let report = StatusReport(try store.stateNow(), now: HybridLogicalClock.systemMilliseconds())
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            FileHandle.standardOutput.write(try encoder.encode(report))
+            FileHandle.standardOutput.write(Data("\n".utf8))
+        } else {
+            let color = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+            print(StatusRenderer.render(report, color: color))
+        }
+    }
+}

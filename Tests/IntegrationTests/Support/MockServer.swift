@@ -1,0 +1,82 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// An HTTP server inside the test process on a free loopback port, built from a Hummingbird
+/// router: the stand-in for Ollama, llama.cpp or a cloud provider. `stop()` closes the port,
+/// so clients see a real connection refusal.
+final class MockServer: @unchecked Sendable {
+    let port: Int
+    private var task: Task<Void, any Error>?
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    init(port: Int? = nil, routes: (Router<BasicRequestContext>) -> Void) async throws {
+        self.port = try port ?? FreePort.allocate()
+        let router = Router()
+        routes(router)
+        var logger = Logger(label: "mock")
+        logger.logLevel = .critical
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: self.port)), logger: logger)
+        task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        let url = baseURL
+        try await poll(timeout: .seconds(10), "mock server on \(self.port)") {
+            (try? await HTTP.send("GET", url + "/__ping", timeout: .seconds(1))) != nil
+        }
+    }
+
+    func stop() async {
+        task?.cancel()
+        _ = try? await task?.value
+        task = nil
+    }
+
+    deinit { task?.cancel() }
+}
+
+/// A server that follows Ollama's documented `/api/tags` and `/api/ps` responses.
+enum MockOllama {
+    struct Model: Sendable {
+        var name: String
+        var size: Int64
+        var family: String
+        var parameterSize: String
+        var quantization: String
+        var loaded: Bool
+    }
+
+    static func start(models: [Model]) async throws -> MockServer {
+        try await MockServer { router in
+            router.get("/api/tags") { _, _ in json(["models": .array(models.map(describe))]) }
+            router.get("/api/ps") { _, _ in
+                json(["models": .array(models.filter(\.loaded).map { model in
+                    var entry = describe(model)
+                    if case .object(var object) = entry {
+                        object["size_vram"] = .int(model.size)
+                        object["expires_at"] = "2099-01-01T00:00:00Z"
+                        entry = .object(object)
+                    }
+                    return entry
+                })])
+            }
+        }
+    }
+
+    static func describe(_ model: Model) -> JSONValueLite {
+        .object([
+            "name": .string(model.name), "model": .string(model.name), "modified_at": "2025-01-01T00:00:00Z",
+            "size": .int(model.size), "digest": "sha256:0000",
+            "details": .object([
+                "format": "gguf", "family": .string(model.family), "families": .array([.string(model.family)]),
+                "parameter_size": .string(model.parameterSize), "quantization_level": .string(model.quantization),
+            ]),
+        ])
+    }
+
+    static func json(_ value: JSONValueLite) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: value.serialized())))
+    }
+}
+
+import MeshSupport
+typealias JSONValueLite = JSONValue
