@@ -128,6 +128,7 @@ let package = Package(
         ),
         .testTarget(name: "MeshSupportTests", dependencies: ["MeshSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshStoreTests", dependencies: ["MeshStore"], swiftSettings: swiftSettings),
+        .testTarget(name: "SyncTests", dependencies: ["Sync", "MeshStore", "MeshSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "NodeGuardianTests",
             dependencies: ["NodeGuardian", "MeshStore"],
@@ -136,7 +137,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "MeshStore", "MeshSupport",
+                "MeshStore", "MeshSupport", "Sync",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],

@@ -95,10 +95,20 @@ extension MeshStore {
                 let order = schema.columns[0..<schema.primaryKeyCount].joined(separator: ",")
                 let rows = try Row.fetchAll(db, sql: "SELECT \(columns.joined(separator: ",")) FROM \(schema.name) ORDER BY \(order)")
                 for row in rows {
-                    lines.append(schema.name + "|" + columns.indices.map { "\(row[$0] as DatabaseValue)" }.joined(separator: "|"))
+                    lines.append(schema.name + "|" + columns.indices.map { Self.plain(row[$0]) }.joined(separator: "|"))
                 }
             }
             return lines
+        }
+    }
+
+    private static func plain(_ value: DatabaseValue) -> String {
+        switch value.storage {
+        case .null: return "NULL"
+        case .int64(let i): return String(i)
+        case .double(let d): return String(d)
+        case .string(let s): return s
+        case .blob(let data): return "x'" + data.map { String(format: "%02x", $0) }.joined() + "'"
         }
     }
 

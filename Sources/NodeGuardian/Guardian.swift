@@ -8,6 +8,7 @@ import NIOCore
 import Prometheus
 import ServiceLifecycle
 import Swapper
+import Sync
 
 /// A running node: the store and every service around it, started in order and stopped in
 /// reverse on SIGTERM/SIGINT.
@@ -15,6 +16,13 @@ public enum Guardian {
     /// Runs the node until a shutdown signal; returns after a clean shutdown.
     public static func run(options: GuardianOptions, logger: Logger) async throws {
         let config = try options.resolvedConfig()
+        let secret = MeshSecret.fromEnvironment(config.mesh.secretEnv)
+        if secret == nil, !(config.mesh.peers.isEmpty && options.peers.isEmpty) {
+            throw ConfigError(file: options.configPath ?? "<flags>", issues: [.init(
+                path: "mesh.secret_env", line: nil,
+                message: "peers are configured but $\(config.mesh.secretEnv) is empty; every node of the mesh needs the same secret there"
+            )])
+        }
         let nodeID = config.node.id ?? DataDirectory.defaultNodeID()
         let dataDirectory = DataDirectory.resolve(config.node.dataDir)
         var logger = logger
@@ -27,7 +35,7 @@ public enum Guardian {
         logger.info("store open", metadata: ["path": "\(store.path)"])
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(5))))
         do {
-            try await serve(config: config, store: store, http: http, dataDirectory: dataDirectory, logger: logger)
+            try await serve(config: config, options: options, store: store, http: http, dataDirectory: dataDirectory, logger: logger)
         } catch {
             try? await http.shutdown()
             throw error
@@ -37,7 +45,9 @@ public enum Guardian {
         logger.info("stopped cleanly")
     }
 
-    private static func serve(config: NodeConfig, store: MeshStore, http: HTTPClient, dataDirectory: String, logger: Logger) async throws {
+    private static func serve(
+        config: NodeConfig, options: GuardianOptions, store: MeshStore, http: HTTPClient, dataDirectory: String, logger: Logger
+    ) async throws {
         let registry = PrometheusCollectorRegistry()
         let metrics = GuardianMetrics(registry: registry)
         let identity = NodeIdentity(
@@ -55,7 +65,13 @@ public enum Guardian {
         // The first heartbeat is written before the API answers, so /v1/node is never empty.
         await monitor.beat()
 
-        var services: [any Service] = [presence, monitor]
+        let sync = SyncService(
+            store: store, config: config.mesh, secret: MeshSecret.fromEnvironment(config.mesh.secretEnv), ownURL: identity.apiURL,
+            extraPeers: options.peers, http: http, registry: registry, logger: logger
+        )
+        // Shutdown runs in reverse: the server stops, then the writers flush (the monitor writes
+        // "offline", presence its last marks), and sync pushes those last changes to peers.
+        var services: [any Service] = [sync, presence, monitor]
         if let ollama = config.ollama {
             let client = OllamaClient(baseURL: ollama.url, http: http, timeout: ollama.timeout.duration)
             services.append(OllamaWatcher(
@@ -67,6 +83,7 @@ public enum Guardian {
         let router = Router(context: MeshRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         GuardianAPI(store: store, presence: presence, registry: registry).register(on: router)
+        sync.register(on: router)
         let listen = config.node.listen
         let app = Application(
             router: router,
@@ -78,7 +95,6 @@ public enum Guardian {
             },
             logger: logger
         )
-        // The server stops first on shutdown (services stop in reverse), then the writers flush.
         services.append(app)
         let group = ServiceGroup(
             configuration: .init(

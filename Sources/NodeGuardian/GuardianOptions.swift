@@ -21,6 +21,9 @@ public struct GuardianOptions: Sendable {
         var config = try configPath.map(NodeConfig.load(path:)) ?? NodeConfig()
         if let dataDirectory { config.node.dataDir = dataDirectory }
         if let listen { config.node.listen = listen }
+        for peer in peers where HTTPURL(parsing: peer) == nil {
+            throw ConfigError(file: "--peer", issues: [.init(path: "mesh.peers", line: nil, message: "invalid peer URL \"\(peer)\" (use http://HOST:PORT)")])
+        }
         if let nodeID {
             guard NodeSection.isValidID(nodeID) else {
                 throw ConfigError(file: "--node-id", issues: [.init(path: "node.id", line: nil, message: "invalid node id \"\(nodeID)\"")])

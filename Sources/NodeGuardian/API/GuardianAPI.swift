@@ -41,6 +41,42 @@ struct GuardianAPI {
             }
             return try JSONResponse.make(view)
         }
+        router.put("/v1/agents/{name}") { request, context in
+            let name = try context.parameters.require("name")
+            try requireLoopback(context)
+            guard NodeSection.isValidID(name) else { throw APIError.badRequest("invalid agent name \"\(name)\"", code: "invalid_name") }
+            let edit = try await AgentEdit.parse(request)
+            let existing = try await store.agent(named: name)
+            let state = try await store.state()
+            try await store.write { writer in
+                try writer.put(edit.applied(to: existing ?? AgentRecord(name: name)))
+                if let nodes = edit.assign {
+                    for (priority, node) in nodes.enumerated() {
+                        try writer.putIfChanged(AssignmentRecord(agent: name, nodeID: node, priority: priority))
+                    }
+                    for old in state.assignments where old.agent == name && !nodes.contains(old.nodeID) {
+                        var tombstone = old
+                        tombstone.deleted = true
+                        try writer.put(tombstone)
+                    }
+                }
+            }
+            guard let view = try await report().agents.first(where: { $0.name == name }) else {
+                throw APIError(status: .internalServerError, code: "internal_error", message: "agent vanished")
+            }
+            return try JSONResponse.make(view)
+        }
+        router.delete("/v1/agents/{name}") { _, context in
+            let name = try context.parameters.require("name")
+            try requireLoopback(context)
+            guard var agent = try await store.agent(named: name) else {
+                throw APIError.notFound("no agent named \"\(name)\"", code: "agent_not_found")
+            }
+            agent.deleted = true
+            let tombstone = agent
+            try await store.write { try $0.put(tombstone) }
+            return Response(status: .noContent)
+        }
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok,
@@ -52,6 +88,13 @@ struct GuardianAPI {
 
     private func report() async throws -> StatusReport {
         StatusReport(try await store.state(), now: store.clock.wallMilliseconds())
+    }
+
+    /// Edits of shared rows are an operator's act: only from this machine.
+    private func requireLoopback(_ context: MeshRequestContext) throws {
+        guard context.isLoopback else {
+            throw APIError(status: .forbidden, code: "forbidden", message: "agents can only be edited from the node itself")
+        }
     }
 
     /// An agent with a registered key must present it; agents without one are open.

@@ -1,5 +1,6 @@
 import Foundation
 import MeshSupport
+import Sync
 
 /// The whole node configuration: one `Codable` tree decoded from YAML, with every default in
 /// it. Sections of the other modules (sync, swapper, router) join it as those land.
@@ -10,18 +11,20 @@ public struct NodeConfig: Sendable, Decodable {
     public var ollama: OllamaSection?
     public var metrics: MetricsSection
     public var agents: [AgentConfig]
+    public var mesh: MeshConfig
 
     public init(
         node: NodeSection = NodeSection(), ollama: OllamaSection? = nil, metrics: MetricsSection = MetricsSection(),
-        agents: [AgentConfig] = []
+        agents: [AgentConfig] = [], mesh: MeshConfig = MeshConfig()
     ) {
         self.node = node
         self.ollama = ollama
         self.metrics = metrics
         self.agents = agents
+        self.mesh = mesh
     }
 
-    enum CodingKeys: String, CodingKey { case node, ollama, metrics, agents }
+    enum CodingKeys: String, CodingKey { case node, ollama, metrics, agents, mesh }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -29,6 +32,7 @@ public struct NodeConfig: Sendable, Decodable {
         ollama = try c.decodeIfPresent(OllamaSection.self, forKey: .ollama)
         metrics = try c.decode(.metrics, default: MetricsSection())
         agents = try c.decode(.agents, default: [])
+        mesh = try c.decode(.mesh, default: MeshConfig())
         var seen = Set<String>()
         for agent in agents where !seen.insert(agent.name).inserted {
             throw DecodingError.dataCorruptedError(forKey: .agents, in: c, debugDescription: "agent \"\(agent.name)\" is listed twice")

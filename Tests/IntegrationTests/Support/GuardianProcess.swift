@@ -15,6 +15,7 @@ final class GuardianProcess: @unchecked Sendable {
     var arguments: [String]
     var environment: [String: String]
     private(set) var process: Process?
+    let cachedStore = Mutex<MeshStore?>(nil)
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
     var storePath: String { MeshStore.databasePath(inDataDirectory: dataDirectory) }

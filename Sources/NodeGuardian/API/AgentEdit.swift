@@ -1,0 +1,78 @@
+import Hummingbird
+import MeshStore
+import MeshSupport
+
+/// The body of `PUT /v1/agents/{name}`: the fields to change; absent ones keep their value.
+struct AgentEdit {
+    var tier: String?
+    var allowCloud: Bool?
+    var models: [String]?
+    var preferNodes: [String]?
+    var staleAfterMs: Int64?
+    var budgetDailyUSD: JSONValue?
+    var budgetMonthlyUSD: JSONValue?
+    var assign: [String]?
+
+    static let fields: Set<String> = [
+        "tier", "allow_cloud", "models", "prefer_nodes", "stale_after_ms", "budget_daily_usd", "budget_monthly_usd", "assign",
+    ]
+
+    static func parse(_ request: Request) async throws -> AgentEdit {
+        var request = request
+        let body = try await request.collectBody(upTo: 64 << 10)
+        let document: JSONValue
+        do { document = try JSONValue.parse(body.readableBytesView) } catch {
+            throw APIError.badRequest("body is not valid JSON: \(error)", code: "invalid_json")
+        }
+        guard let object = document.objectValue else { throw APIError.badRequest("body must be a JSON object", code: "invalid_json") }
+        if let unknown = object.keys.first(where: { !fields.contains($0) }) {
+            throw APIError.badRequest("unknown field \"\(unknown)\"", code: "unknown_field", param: unknown)
+        }
+        func strings(_ key: String) throws -> [String]? {
+            guard let value = object[key] else { return nil }
+            guard let items = value.arrayValue?.compactMap(\.stringValue), items.count == value.arrayValue?.count else {
+                throw APIError.badRequest("\(key) must be a list of strings", code: "invalid_field", param: key)
+            }
+            return items
+        }
+        func number(_ key: String) throws -> JSONValue? {
+            guard let value = object[key] else { return nil }
+            guard value == .null || value.doubleValue != nil else {
+                throw APIError.badRequest("\(key) must be a number or null", code: "invalid_field", param: key)
+            }
+            return value
+        }
+        var edit = AgentEdit()
+        if let tier = object["tier"] {
+            guard let text = tier.stringValue else { throw APIError.badRequest("tier must be a string", code: "invalid_field", param: "tier") }
+            edit.tier = text
+        }
+        if let cloud = object["allow_cloud"] {
+            guard let flag = cloud.boolValue else { throw APIError.badRequest("allow_cloud must be true or false", code: "invalid_field", param: "allow_cloud") }
+            edit.allowCloud = flag
+        }
+        edit.models = try strings("models")
+        edit.preferNodes = try strings("prefer_nodes")
+        edit.assign = try strings("assign")
+        if let stale = object["stale_after_ms"] {
+            guard let ms = stale.intValue, ms > 0 else { throw APIError.badRequest("stale_after_ms must be a positive integer", code: "invalid_field", param: "stale_after_ms") }
+            edit.staleAfterMs = ms
+        }
+        edit.budgetDailyUSD = try number("budget_daily_usd")
+        edit.budgetMonthlyUSD = try number("budget_monthly_usd")
+        return edit
+    }
+
+    func applied(to agent: AgentRecord) -> AgentRecord {
+        var agent = agent
+        agent.deleted = false
+        if let tier { agent.tier = tier }
+        if let allowCloud { agent.allowCloud = allowCloud }
+        if let models { agent.allowedModels = models }
+        if let preferNodes { agent.preferNodes = preferNodes }
+        if let staleAfterMs { agent.staleAfterMs = staleAfterMs }
+        if let budgetDailyUSD { agent.budgetDailyUSD = budgetDailyUSD.doubleValue }
+        if let budgetMonthlyUSD { agent.budgetMonthlyUSD = budgetMonthlyUSD.doubleValue }
+        return agent
+    }
+}

@@ -1,0 +1,193 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import MeshStore
+import MeshSupport
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+
+/// Replicates this node's store with its peers.
+///
+/// Serves the sync endpoints (``SyncServer``), runs one ``PeerSession`` per peer (anti-entropy
+/// pulls, woken by pokes), and after every commit — local or relayed — pushes the news to peers
+/// that know where they stand and pokes the others. On shutdown it makes a last push, so a
+/// node's final writes (such as "offline") reach its peers.
+public final class SyncService: Service, Sendable {
+    let store: MeshStore
+    let config: MeshConfig
+    let ownURL: String
+    let extraPeers: [String]
+    let metrics: SyncMetrics
+    let logger: Logger
+    let coordinator: SyncCoordinator
+    let verifier: SignatureVerifier?
+
+    /// - Parameters:
+    ///   - secret: the mesh secret; without one, sync endpoints refuse every request and no
+    ///     peer is contacted.
+    ///   - extraPeers: peers given on the command line (`--peer`).
+    public init(
+        store: MeshStore, config: MeshConfig, secret: MeshSecret?, ownURL: String, extraPeers: [String], http: HTTPClient,
+        registry: PrometheusCollectorRegistry, logger: Logger
+    ) {
+        self.store = store
+        self.config = config
+        self.ownURL = ownURL
+        self.extraPeers = extraPeers
+        self.metrics = SyncMetrics(registry: registry)
+        var logger = logger
+        logger[metadataKey: "component"] = "sync"
+        self.logger = logger
+        self.verifier = secret.map { SignatureVerifier(secret: $0, nodeID: store.nodeID, skewMs: config.clockSkew.milliseconds) }
+        let client = secret.map {
+            SyncClient(http: http, signer: RequestSigner(secret: $0, nodeID: store.nodeID), config: config, clock: store.clock)
+        }
+        self.coordinator = SyncCoordinator(store: store, config: config, client: client, metrics: metrics, logger: logger)
+    }
+
+    /// Mounts `/sync/*` on the node's router.
+    public func register(on router: Router<MeshRequestContext>) {
+        SyncServer(store: store, verifier: verifier, config: config, metrics: metrics, events: coordinator, logger: logger)
+            .register(on: router)
+    }
+
+    public func run() async throws {
+        try await reconcilePeers()
+        let observer = store.addObserver { [coordinator] _ in coordinator.localChange() }
+        defer { store.removeObserver(observer) }
+        await withGracefulShutdownHandler {
+            await coordinator.run(reload: { try await self.store.peers().map(\.url).filter { $0 != self.ownURL } })
+        } onGracefulShutdown: {
+            self.coordinator.stop()
+        }
+        await coordinator.finalPush(timeout: .seconds(3))
+    }
+
+    /// Config and `--peer` peers are written to the store's peer table (replacing earlier ones
+    /// from those sources); peers added with `dagi peers add` stay.
+    private func reconcilePeers() async throws {
+        let wanted = Set(config.peers.map(\.base))
+        let flags = Set(extraPeers)
+        for peer in try await store.peers() {
+            if peer.source == .config, !wanted.contains(peer.url) { try await store.removePeer(url: peer.url) }
+            if peer.source == .flag, !flags.contains(peer.url) { try await store.removePeer(url: peer.url) }
+        }
+        for url in wanted where url != ownURL { try await store.addPeer(url: url, source: .config) }
+        for url in flags where url != ownURL { try await store.addPeer(url: url, source: .flag) }
+    }
+}
+
+/// Owns the peer sessions and routes events to them.
+final class SyncCoordinator: SyncEvents, Sendable {
+    let store: MeshStore
+    let config: MeshConfig
+    let client: SyncClient?
+    let metrics: SyncMetrics
+    let logger: Logger
+    private let sessions = Mutex<[String: (session: PeerSession, task: Task<Void, Never>)]>([:])
+    private let pendingPropagation = Mutex(false)
+    private let stopped = Wakeup()
+    private let isStopping = Mutex(false)
+    private let lastAcks = Mutex<[String: [String: Int64]]>([:])
+
+    init(store: MeshStore, config: MeshConfig, client: SyncClient?, metrics: SyncMetrics, logger: Logger) {
+        self.store = store
+        self.config = config
+        self.client = client
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// Keeps one session per peer URL, re-reading the peer list every interval.
+    func run(reload: @escaping @Sendable () async throws -> [String]) async {
+        guard let client else {
+            logger.info("no mesh secret: sync disabled")
+            while !isStopping.withLock({ $0 }) { await stopped.wait(upTo: .seconds(3600)) }
+            return
+        }
+        while !isStopping.withLock({ $0 }) {
+            if let urls = try? await reload() {
+                let peers = try? await store.peers()
+                let nodeIDs = Dictionary((peers ?? []).map { ($0.url, $0.nodeID) }, uniquingKeysWith: { a, _ in a })
+                sessions.withLock { sessions in
+                    for url in urls where sessions[url] == nil {
+                        let session = PeerSession(
+                            url: url, nodeID: nodeIDs[url] ?? nil, client: client, store: store, config: config, metrics: metrics,
+                            logger: logger
+                        )
+                        sessions[url] = (session, Task { await session.run() })
+                    }
+                    for (url, entry) in sessions where !urls.contains(url) {
+                        entry.task.cancel()
+                        sessions.removeValue(forKey: url)
+                    }
+                }
+            }
+            await stopped.wait(upTo: config.syncInterval.duration)
+        }
+        sessions.withLock { $0.values.forEach { $0.task.cancel() } }
+    }
+
+    func stop() {
+        isStopping.withLock { $0 = true }
+        Task { await stopped.signal() }
+    }
+
+    private var allSessions: [PeerSession] { sessions.withLock { $0.values.map(\.session) } }
+
+    /// Called after every commit: schedules one propagation round after the debounce delay.
+    func localChange() {
+        let schedule = pendingPropagation.withLock { pending in
+            defer { pending = true }
+            return !pending
+        }
+        guard schedule else { return }
+        Task {
+            try? await Task.sleep(for: config.pokeDebounce.duration)
+            pendingPropagation.withLock { $0 = false }
+            await withTaskGroup(of: Void.self) { group in
+                for session in allSessions { group.addTask { await session.propagate() } }
+            }
+        }
+    }
+
+    func finalPush(timeout: Duration) async {
+        let sessions = allSessions
+        guard !sessions.isEmpty else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withTaskGroup(of: Void.self) { inner in
+                    for session in sessions { inner.addTask { await session.propagate() } }
+                }
+            }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    func peerHolds(node: String, vector: [String: Int64]) async {
+        for session in allSessions where await session.nodeID == node { await session.peerHolds(vector) }
+        // Persisted for log compaction; only when it moved, so idle anti-entropy writes nothing.
+        let changed = lastAcks.withLock { acks in
+            defer { acks[node] = vector }
+            return acks[node] != vector
+        }
+        if changed { try? await store.recordPeerAck(nodeID: node, vector: vector) }
+    }
+
+    func poked(by node: String) async {
+        var matched = false
+        for session in allSessions {
+            let id = await session.nodeID
+            if id == node {
+                matched = true
+                await session.trigger()
+            }
+        }
+        // A peer we have not identified yet may be the poker.
+        if !matched { for session in allSessions where await session.nodeID == nil { await session.trigger() } }
+    }
+}
