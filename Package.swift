@@ -31,6 +31,7 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(name: "CSpawn", path: "Sources/CSpawn"),
         .target(
             name: "MeshSupport",
             dependencies: [
@@ -68,7 +69,7 @@ let package = Package(
         .target(
             name: "Swapper",
             dependencies: [
-                "MeshStore", "MeshSupport",
+                "MeshStore", "MeshSupport", "CSpawn",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -128,6 +129,7 @@ let package = Package(
         ),
         .testTarget(name: "MeshSupportTests", dependencies: ["MeshSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshStoreTests", dependencies: ["MeshStore"], swiftSettings: swiftSettings),
+        .testTarget(name: "SwapperUnitTests", dependencies: ["Swapper", "MeshSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SyncTests", dependencies: ["Sync", "MeshStore", "MeshSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "NodeGuardianTests",

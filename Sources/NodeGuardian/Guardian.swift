@@ -33,7 +33,11 @@ public enum Guardian {
             logger: logger.with(label: "dagi.store")
         )
         logger.info("store open", metadata: ["path": "\(store.path)"])
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(5))))
+        var httpConfiguration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5), read: .seconds(600)))
+        // One pooled client for everything outbound; enough connections per host for a busy router.
+        httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        httpConfiguration.decompression = .disabled
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         do {
             try await serve(config: config, options: options, store: store, http: http, dataDirectory: dataDirectory, logger: logger)
         } catch {
@@ -72,18 +76,28 @@ public enum Guardian {
         // Shutdown runs in reverse: the server stops, then the writers flush (the monitor writes
         // "offline", presence its last marks), and sync pushes those last changes to peers.
         var services: [any Service] = [sync, presence, monitor]
+        var ollamaSource: OllamaModelSource?
         if let ollama = config.ollama {
             let client = OllamaClient(baseURL: ollama.url, http: http, timeout: ollama.timeout.duration)
-            services.append(OllamaWatcher(
-                source: OllamaModelSource(client: client, store: store, logger: logger), interval: ollama.refresh.duration,
-                logger: logger
-            ))
+            let source = OllamaModelSource(client: client, store: store, logger: logger)
+            ollamaSource = source
+            services.append(OllamaWatcher(source: source, interval: ollama.refresh.duration, logger: logger))
         }
+        // Without a swapper section the Swapper has no models, but its controls still serve
+        // the node's Ollama models (load, unload).
+        let swapper = Swapper(config: config.swapper ?? SwapperConfig(), store: store, http: http, registry: registry, logger: logger)
+        try await swapper.register()
+        // Stopped after the server, so in-flight requests finish before their models go.
+        services.append(SwapperService(swapper: swapper))
+        let swapperAPI = SwapperAPI(swapper: swapper, http: http, ollama: ollamaSource, store: store)
 
         let router = Router(context: MeshRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         GuardianAPI(store: store, presence: presence, registry: registry).register(on: router)
         sync.register(on: router)
+        swapperAPI.registerControls(on: router)
+        swapperAPI.registerProxy(on: router, prefix: "/swapper")
+        swapperAPI.registerProxy(on: router, prefix: "")
         let listen = config.node.listen
         let app = Application(
             router: router,

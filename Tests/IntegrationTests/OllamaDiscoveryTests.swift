@@ -7,7 +7,8 @@ import Testing
 @Suite(.serialized) struct OllamaDiscoveryTests {
     @Test func discoversModelsThenMarksThemUnreachable() async throws {
         let root = TemporaryDirectory()
-        let ollama = try await MockOllama.start(models: [
+        let keepAlives = Locked<[String]>([])
+        let ollama = try await MockOllama.start(keepAlives: keepAlives, models: [
             .init(name: "qwen2.5:0.5b", size: 397_000_000, family: "qwen2", parameterSize: "494M", quantization: "Q4_K_M", loaded: true),
             .init(name: "llama3.2:1b", size: 1_300_000_000, family: "llama", parameterSize: "1.2B", quantization: "Q8_0", loaded: false),
         ])
@@ -28,6 +29,14 @@ import Testing
             #expect(qwen.quantization == "Q4_K_M")
             #expect(qwen.sizeBytes == 397_000_000)
             #expect(models.first { $0.name == "llama3.2:1b" }?.state == .available)
+
+            // Load and unload go to Ollama as keep_alive requests.
+            let load = try await HTTP.post(guardian.baseURL + "/swapper/load", json: ["model": "llama3.2:1b"])
+            #expect(load.status == 200, "\(load.text)")
+            let (code, out, err) = try await Binaries.run("dagi", ["unload", "qwen2.5:0.5b", "--data-dir", guardian.dataDirectory])
+            #expect(code == 0, "\(err)")
+            #expect(out.contains("qwen2.5:0.5b"))
+            #expect(keepAlives.value == ["llama3.2:1b:5m", "qwen2.5:0.5b:0"])
 
             await ollama.stop()
             try await poll(timeout: .seconds(15), "models marked unreachable") {

@@ -1,5 +1,6 @@
 import Foundation
 import MeshSupport
+import Swapper
 import Sync
 
 /// The whole node configuration: one `Codable` tree decoded from YAML, with every default in
@@ -12,19 +13,22 @@ public struct NodeConfig: Sendable, Decodable {
     public var metrics: MetricsSection
     public var agents: [AgentConfig]
     public var mesh: MeshConfig
+    /// Local model servers; inline, or the path of a file holding just this section.
+    public var swapper: SwapperConfig?
 
     public init(
         node: NodeSection = NodeSection(), ollama: OllamaSection? = nil, metrics: MetricsSection = MetricsSection(),
-        agents: [AgentConfig] = [], mesh: MeshConfig = MeshConfig()
+        agents: [AgentConfig] = [], mesh: MeshConfig = MeshConfig(), swapper: SwapperConfig? = nil
     ) {
         self.node = node
         self.ollama = ollama
         self.metrics = metrics
         self.agents = agents
         self.mesh = mesh
+        self.swapper = swapper
     }
 
-    enum CodingKeys: String, CodingKey { case node, ollama, metrics, agents, mesh }
+    enum CodingKeys: String, CodingKey { case node, ollama, metrics, agents, mesh, swapper }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -33,6 +37,12 @@ public struct NodeConfig: Sendable, Decodable {
         metrics = try c.decode(.metrics, default: MetricsSection())
         agents = try c.decode(.agents, default: [])
         mesh = try c.decode(.mesh, default: MeshConfig())
+        if let path = try? c.decodeIfPresent(String.self, forKey: .swapper) {
+            let resolved = path.hasPrefix("/") ? path : ConfigContext.directory + "/" + path
+            swapper = try SwapperConfig.load(path: resolved)
+        } else {
+            swapper = try c.decodeIfPresent(SwapperConfig.self, forKey: .swapper)
+        }
         var seen = Set<String>()
         for agent in agents where !seen.insert(agent.name).inserted {
             throw DecodingError.dataCorruptedError(forKey: .agents, in: c, debugDescription: "agent \"\(agent.name)\" is listed twice")
@@ -47,8 +57,16 @@ public struct NodeConfig: Sendable, Decodable {
         } catch {
             throw ConfigError(file: path, issues: [.init(path: "", line: nil, message: "cannot read the file: \(error.localizedDescription)")])
         }
-        return try YAMLConfigDecoder.decode(NodeConfig.self, from: text, file: path)
+        let directory = (path as NSString).deletingLastPathComponent
+        return try ConfigContext.$directory.withValue(directory.isEmpty ? "." : directory) {
+            try YAMLConfigDecoder.decode(NodeConfig.self, from: text, file: path)
+        }
     }
+}
+
+/// Where relative paths in the config file being read are resolved from.
+enum ConfigContext {
+    @TaskLocal static var directory = "."
 }
 
 /// `node:` — identity, address and storage.

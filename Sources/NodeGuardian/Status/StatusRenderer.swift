@@ -20,20 +20,7 @@ public enum StatusRenderer {
         }
         sections.append("Nodes (\(report.nodes.count))\n" + nodes.render(color: color))
 
-        var models = TextTable(["NODE", "MODEL", "SOURCE", "STATE", "SIZE", "QUANT", "LAST USED"])
-        for model in report.models {
-            let state = model.reachable ? model.state : "unreachable"
-            models.add([
-                .init(model.node, model.nodeState == .online ? nil : .dim),
-                .init(model.name),
-                .init(model.source),
-                .init(state, modelColor(state, node: model.nodeState)),
-                .init(model.sizeBytes.map(ByteSize.format) ?? "-"),
-                .init(model.quantization ?? "-"),
-                .init(model.lastUsed.map { age(max(0, report.generatedAt - $0)) } ?? "-"),
-            ])
-        }
-        sections.append("Models (\(report.models.count))\n" + (report.models.isEmpty ? "  none" : models.render(color: color)))
+        sections.append("Models (\(report.models.count))\n" + renderModels(report, color: color))
 
         var agents = TextTable(["AGENT", "TIER", "STATUS", "LAST SEEN", "ASSIGNED", "CLOUD"])
         for agent in report.agents {
@@ -48,6 +35,25 @@ public enum StatusRenderer {
         }
         sections.append("Agents (\(report.agents.count))\n" + (report.agents.isEmpty ? "  none" : agents.render(color: color)))
         return sections.joined(separator: "\n\n")
+    }
+
+    /// The models table (also `dagi models`).
+    public static func renderModels(_ report: StatusReport, color: Bool) -> String {
+        guard !report.models.isEmpty else { return "  none" }
+        var models = TextTable(["NODE", "MODEL", "SOURCE", "STATE", "SIZE", "QUANT", "LAST USED"])
+        for model in report.models {
+            let state = model.reachable ? model.state : "unreachable"
+            models.add([
+                .init(model.node, model.nodeState == .online ? nil : .dim),
+                .init(model.name),
+                .init(model.source),
+                .init(state, modelColor(state, node: model.nodeState)),
+                .init(model.sizeBytes.map(ByteSize.format) ?? "-"),
+                .init(model.quantization ?? "-"),
+                .init(model.lastUsed.map { age(max(0, report.generatedAt - $0)) } ?? "-"),
+            ])
+        }
+        return models.render(color: color)
     }
 
     /// `850ms`, `12s`, `4m`, `3h`, `2d` ago.

@@ -80,6 +80,7 @@ final class GuardianProcess: @unchecked Sendable {
     }
 
     var isRunning: Bool { process?.isRunning ?? false }
+    var pid: Int32 { process?.processIdentifier ?? 0 }
 
     /// Best effort, for cleanup paths: resumes a stopped process and kills it.
     func forceKill() {
@@ -148,8 +149,13 @@ enum Binaries {
 
     /// Runs a built executable to completion and returns (status, stdout, stderr).
     static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String, String) {
+        try await runPath(try path(name), arguments, environment: environment)
+    }
+
+    /// Runs any executable to completion and returns (status, stdout, stderr).
+    static func runPath(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String, String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try path(name))
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "DAGI_HOME")

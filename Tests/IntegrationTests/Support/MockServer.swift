@@ -45,8 +45,17 @@ enum MockOllama {
         var loaded: Bool
     }
 
-    static func start(models: [Model]) async throws -> MockServer {
+    static func start(keepAlives: Locked<[String]> = Locked([]), models: [Model]) async throws -> MockServer {
         try await MockServer { router in
+            // Load and unload through keep_alive, as Ollama documents.
+            router.post("/api/generate") { request, _ in
+                var request = request
+                let body = try await request.collectBody(upTo: 1 << 20)
+                let document = try JSONValue.parse(body.readableBytesView)
+                let keepAlive = document["keep_alive"].map { $0.stringValue ?? $0.intValue.map(String.init) ?? "?" } ?? "none"
+                keepAlives.withLock { $0.append("\(document["model"]?.stringValue ?? ""):\(keepAlive)") }
+                return json(["model": document["model"] ?? .null, "response": "", "done": true, "done_reason": keepAlive == "0" ? "unload" : "load"])
+            }
             router.get("/api/tags") { _, _ in json(["models": .array(models.map(describe))]) }
             router.get("/api/ps") { _, _ in
                 json(["models": .array(models.filter(\.loaded).map { model in

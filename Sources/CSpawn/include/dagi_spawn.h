@@ -1,0 +1,14 @@
+#ifndef DAGI_SPAWN_H
+#define DAGI_SPAWN_H
+
+#include <sys/types.h>
+
+/// Starts `path` with `argv` and `envp` in a new process group, its stdin on /dev/null and its
+/// stdout and stderr on `output_fd`. Every other descriptor is closed and every signal
+/// disposition reset, so the child inherits neither our sockets nor our ignored SIGTERM.
+/// With `die_with_parent` (Linux), the kernel sends the child SIGTERM if the calling thread's
+/// process dies, so no model server outlives a crashed guardian; call it from a thread that
+/// lives as long as the process. Returns the pid, or -1 with errno set.
+pid_t dagi_spawn(const char *path, char *const argv[], char *const envp[], int output_fd, int die_with_parent);
+
+#endif

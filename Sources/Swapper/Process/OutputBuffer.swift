@@ -1,0 +1,49 @@
+import Synchronization
+
+/// The last lines a process printed (stdout and stderr together), bounded in lines and in
+/// bytes per line, for `/swapper/logs/{model}` and start-failure messages.
+final class OutputBuffer: Sendable {
+    private struct State {
+        var lines: [String] = []
+        var partial: [UInt8] = []
+        var dropped = 0
+    }
+
+    private let state = Mutex(State())
+    let capacity: Int
+    static let maxLineBytes = 4096
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func append(_ bytes: ArraySlice<UInt8>) {
+        state.withLock { state in
+            for byte in bytes {
+                if byte == 0x0a {
+                    push(&state)
+                } else if state.partial.count < Self.maxLineBytes {
+                    state.partial.append(byte)
+                }
+            }
+        }
+    }
+
+    func finish() { state.withLock { if !$0.partial.isEmpty { push(&$0) } } }
+
+    private func push(_ state: inout State) {
+        state.lines.append(String(decoding: state.partial, as: UTF8.self))
+        state.partial.removeAll(keepingCapacity: true)
+        if state.lines.count > capacity {
+            state.lines.removeFirst(state.lines.count - capacity)
+            state.dropped += 1
+        }
+    }
+
+    /// The last `count` lines (all kept lines by default).
+    func tail(_ count: Int? = nil) -> [String] {
+        state.withLock { state in
+            var lines = state.lines
+            if !state.partial.isEmpty { lines.append(String(decoding: state.partial, as: UTF8.self)) }
+            return Array(lines.suffix(count ?? lines.count))
+        }
+    }
+}

@@ -1,0 +1,163 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import MeshStore
+import MeshSupport
+import NIOCore
+
+/// The Swapper's HTTP surface: an OpenAI-compatible proxy for its models, and its controls.
+///
+/// - `POST {prefix}/v1/chat/completions`, `/v1/completions`, `/v1/embeddings` (streaming or not),
+///   `GET {prefix}/v1/models`
+/// - `GET /swapper/running`, `POST /swapper/unload` (`{"model": …}` or all),
+///   `POST /swapper/load`, `GET /swapper/logs/{model}?tail=N`
+public struct SwapperAPI: Sendable {
+    let swapper: Swapper
+    let http: HTTPClient
+    let ollama: OllamaModelSource?
+    let store: MeshStore
+    /// Bound on request bodies.
+    let maxBody: Int
+    /// Bound on waiting for the upstream's response head (a whole answer when not streaming).
+    let upstreamTimeout: TimeAmount
+
+    public init(swapper: Swapper, http: HTTPClient, ollama: OllamaModelSource?, store: MeshStore, maxBody: Int = 8 << 20, upstreamTimeout: Duration = .seconds(600)) {
+        self.swapper = swapper
+        self.http = http
+        self.ollama = ollama
+        self.store = store
+        self.maxBody = maxBody
+        self.upstreamTimeout = .nanoseconds(Int64(upstreamTimeout.components.seconds) * 1_000_000_000)
+    }
+
+    /// Mounts the OpenAI-compatible proxy under `prefix` (e.g. "" or "/swapper").
+    public func registerProxy(on router: Router<MeshRequestContext>, prefix: String) {
+        for path in ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"] {
+            router.post(RouterPath(prefix + path)) { request, context in try await proxy(request, context, path: path) }
+        }
+        router.get(RouterPath(prefix + "/v1/models")) { _, _ in await models() }
+    }
+
+    public func registerControls(on router: Router<MeshRequestContext>) {
+        router.get("/swapper/running") { _, _ in
+            try JSONResponse.make(RunningDocument(models: await swapper.status()))
+        }
+        router.post("/swapper/unload") { request, context in try await unload(request) }
+        router.post("/swapper/load") { request, context in try await load(request) }
+        router.get("/swapper/logs/{model}") { request, context in
+            let model = try context.parameters.require("model")
+            let tail = request.uri.queryParameters.get("tail").flatMap(Int.init)
+            guard let lines = await swapper.logs(model, tail: tail) else {
+                throw SwapperError.unknownModel(model, known: await swapper.modelNames).apiError
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")))
+            )
+        }
+    }
+
+    // MARK: Proxy
+
+    func proxy(_ request: Request, _ context: MeshRequestContext, path: String) async throws -> Response {
+        var request = request
+        let body: ByteBuffer
+        do { body = try await request.collectBody(upTo: maxBody) } catch { throw APIError.bodyTooLarge(limit: maxBody) }
+        let fields = try RequestFields.read(body)
+        guard let model = fields.model, !model.isEmpty else { throw APIError.missingField("model") }
+        let lease: ModelLease
+        do {
+            lease = try await swapper.acquire(model, timeout: swapper.config.healthCheckTimeout.duration + swapper.config.swapTimeout.duration)
+        } catch let error as SwapperError {
+            throw error.apiError
+        }
+        return try await forward(request, body: body, path: path, lease: lease, context: context)
+    }
+
+    /// Sends a request to a leased model and relays the answer; the lease ends with the relay.
+    public func forward(_ request: Request, body: ByteBuffer, path: String, lease: ModelLease, context: MeshRequestContext) async throws -> Response {
+        let upstream: HTTPRelay.UpstreamResponse
+        do {
+            upstream = try await HTTPRelay.send(
+                client: http, url: lease.baseURL + path, method: request.method, headers: request.headers, body: body,
+                timeout: upstreamTimeout
+            )
+        } catch {
+            await lease.release()
+            throw APIError(status: .badGateway, code: "upstream_error", message: "model \(lease.model) did not answer: \(error)")
+        }
+        return HTTPRelay.response(upstream, extraHeaders: [.init("x-dagi-model")!: lease.model]) { _, _ in await lease.release() }
+    }
+
+    func models() async -> Response {
+        var data: [JSONValue] = []
+        let created = Int64(Date().timeIntervalSince1970)
+        for name in await swapper.modelNames {
+            data.append(["id": .string(name), "object": "model", "created": .int(created), "owned_by": "dagi-swapper"])
+            for alias in swapper.config.models[name]?.aliases ?? [] {
+                data.append(["id": .string(alias), "object": "model", "created": .int(created), "owned_by": "dagi-swapper", "parent": .string(name)])
+            }
+        }
+        return JSONResponse.make(["object": "list", "data": .array(data)])
+    }
+
+    // MARK: Controls
+
+    private func requestedModel(_ request: Request) async throws -> String? {
+        var request = request
+        if let model = request.uri.queryParameters.get("model") { return model }
+        let body = try await request.collectBody(upTo: 64 << 10)
+        guard body.readableBytes > 0 else { return nil }
+        guard let document = try? JSONValue.parse(body.readableBytesView) else {
+            throw APIError.badRequest("the body must be JSON like {\"model\": \"name\"}", code: "invalid_json")
+        }
+        return document["model"]?.stringValue
+    }
+
+    func unload(_ request: Request) async throws -> Response {
+        let model = try await requestedModel(request)
+        if let model, swapper.resolve(model) == nil {
+            try await unloadOllama(model)
+            return JSONResponse.make(["unloaded": [.string(model)]])
+        }
+        let unloaded = try await swapper.unload(model)
+        return JSONResponse.make(["unloaded": .array(unloaded.map(JSONValue.string))])
+    }
+
+    func load(_ request: Request) async throws -> Response {
+        guard let model = try await requestedModel(request) else { throw APIError.missingField("model") }
+        if swapper.resolve(model) == nil {
+            guard let ollama, try await isOllamaModel(model) else {
+                throw SwapperError.unknownModel(model, known: await swapper.modelNames).apiError
+            }
+            try await ollama.client.load(model)
+            await ollama.refresh()
+            return JSONResponse.make(["loaded": .string(model), "source": "ollama"])
+        }
+        do {
+            let lease = try await swapper.acquire(model, timeout: swapper.config.healthCheckTimeout.duration + swapper.config.swapTimeout.duration)
+            await lease.release()
+            return JSONResponse.make(["loaded": .string(lease.model), "source": "swapper"])
+        } catch let error as SwapperError {
+            throw error.apiError
+        }
+    }
+
+    private func unloadOllama(_ model: String) async throws {
+        guard let ollama, try await isOllamaModel(model) else {
+            throw SwapperError.unknownModel(model, known: await swapper.modelNames).apiError
+        }
+        do {
+            try await ollama.client.unload(model)
+        } catch {
+            throw APIError(status: .badGateway, code: "ollama_error", message: "Ollama could not unload \(model): \(error)")
+        }
+        await ollama.refresh()
+    }
+
+    private func isOllamaModel(_ model: String) async throws -> Bool {
+        try await store.models(nodeID: store.nodeID).contains { $0.source == .ollama && $0.name == model }
+    }
+}
+
+struct RunningDocument: Encodable { var models: [ModelStatus] }

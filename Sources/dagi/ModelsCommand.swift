@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import MeshStore
+import MeshSupport
+import NodeGuardian
+
+struct Models: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List every node's models with their state (from the local replica).")
+
+    @OptionGroup var store: StoreOptions
+    @Flag(name: .long, help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let store = try store.openStore()
+        let report = StatusReport(try store.stateNow(), now: HybridLogicalClock.systemMilliseconds())
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            FileHandle.standardOutput.write(try encoder.encode(["models": report.models]))
+            FileHandle.standardOutput.write(Data("\n".utf8))
+        } else {
+            print(StatusRenderer.renderModels(report, color: isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil))
+        }
+    }
+}
+
+struct Unload: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Unload a model (Swapper or Ollama) on this node, or all Swapper models.")
+
+    @OptionGroup var store: StoreOptions
+    @Argument(help: "The model (name or alias).") var model: String?
+    @Flag(name: .long, help: "Unload every Swapper model.") var all = false
+
+    func validate() throws {
+        guard (model == nil) == all else { throw ValidationError("give a model, or --all") }
+    }
+
+    func run() async throws {
+        let client = try await GuardianClient.local(try store.openStore())
+        do {
+            let answer = try await client.post("/swapper/unload", model.map { ["model": .string($0)] } ?? [:])
+            let names = answer["unloaded"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            print(names.isEmpty ? "nothing was loaded" : "unloaded \(names.joined(separator: ", "))")
+        } catch let failure as GuardianClient.Failure {
+            throw ValidationError(failure.description)
+        }
+    }
+}
