@@ -200,6 +200,10 @@ enum Migrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v2: agent rate limit") { db in
+            // Requests per minute an agent may make through any one router; null: unlimited.
+            try db.execute(sql: "ALTER TABLE agent ADD COLUMN rpm INTEGER")
+        }
         return migrator
     }
 }

@@ -90,7 +90,7 @@ public struct TableSchema: Sendable {
             .agent, "agent", key: ["name"],
             values: [
                 "tier", "allowed_models", "allow_cloud", "prefer_nodes", "stale_after_ms", "budget_daily_usd",
-                "budget_monthly_usd", "deleted",
+                "budget_monthly_usd", "deleted", "rpm",
             ],
             owner: nil
         ),

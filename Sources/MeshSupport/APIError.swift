@@ -56,11 +56,17 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         return JSONValue.object(["error": .object(error)]).serialized()
     }
 
-    public func response(requestID: String) -> Response {
+    /// Ollama's error body: `{"error": "message"}` (with the code and request id beside it).
+    public func ollamaBody(requestID: String) -> [UInt8] {
+        JSONValue.object(["error": .string(message), "code": .string(code), "request_id": .string(requestID)]).serialized()
+    }
+
+    public func response(requestID: String, ollamaStyle: Bool = false) -> Response {
         var fields = headers
         fields[.contentType] = "application/json"
         fields[.requestID] = requestID
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body(requestID: requestID))))
+        let bytes = ollamaStyle ? ollamaBody(requestID: requestID) : body(requestID: requestID)
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     /// A default code for a bare status.

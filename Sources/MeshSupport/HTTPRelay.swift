@@ -20,7 +20,7 @@ public enum HTTPRelay {
         public let status: HTTPResponse.Status
         public let headers: HTTPFields
         public let contentLength: Int?
-        let body: HTTPClientResponse.Body
+        public let body: HTTPClientResponse.Body
     }
 
     /// Sends the request and waits for the upstream's status and headers (bounded by
@@ -38,7 +38,7 @@ public enum HTTPRelay {
         if let body { request.body = .bytes(body) }
         let response = try await client.execute(request, timeout: timeout)
         var fields = HTTPFields()
-        for header in response.headers where !droppedResponseHeaders.contains(header.name.lowercased()) {
+        for header in response.headers where !header.value.isEmpty && !droppedResponseHeaders.contains(header.name.lowercased()) {
             if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
         }
         let length = response.headers.first(name: "content-length").flatMap(Int.init)

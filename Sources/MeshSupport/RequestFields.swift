@@ -7,6 +7,10 @@ public struct RequestFields: Sendable, Equatable {
     public var stream: Bool?
     /// `stream_options.include_usage` (OpenAI).
     public var includeUsage: Bool?
+    /// The top-level keys present.
+    public var present: Set<String> = []
+    /// Where the `model` value (with its quotes) sits in the body.
+    public var modelRange: Range<Int>?
 
     public init(model: String? = nil, stream: Bool? = nil, includeUsage: Bool? = nil) {
         self.model = model
@@ -21,12 +25,15 @@ public struct RequestFields: Sendable, Equatable {
         var parser = JSONParser(Array(body.readableBytesView))
         do {
             try parser.forEachTopLevelField { key, parser in
+                fields.present.insert(key)
                 switch key {
                 case "model":
+                    let start = parser.index
                     guard case .string(let model) = try parser.parseValue() else {
                         throw APIError.badRequest("\"model\" must be a string", code: "invalid_model", param: "model")
                     }
                     fields.model = model
+                    fields.modelRange = start..<parser.index
                 case "stream":
                     guard case .bool(let stream) = try parser.parseValue() else {
                         throw APIError.badRequest("\"stream\" must be true or false", code: "invalid_type", param: "stream")
@@ -42,6 +49,21 @@ public struct RequestFields: Sendable, Equatable {
             throw APIError.badRequest("the body is not valid JSON: \(error)", code: "invalid_json")
         }
         return fields
+    }
+
+    /// The body with the `model` value replaced (the rest byte for byte), for upstreams that
+    /// route on it, such as Ollama.
+    public func replacingModel(in body: ByteBuffer, with model: String) -> ByteBuffer {
+        guard let range = modelRange else { return body }
+        var out = ByteBuffer()
+        out.reserveCapacity(body.readableBytes + model.utf8.count)
+        let bytes = body.readableBytesView
+        out.writeBytes(bytes[bytes.startIndex..<(bytes.startIndex + range.lowerBound)])
+        var encoded: [UInt8] = []
+        JSONValue.writeString(model, into: &encoded)
+        out.writeBytes(encoded)
+        out.writeBytes(bytes[(bytes.startIndex + range.upperBound)...])
+        return out
     }
 }
 

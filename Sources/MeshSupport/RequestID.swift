@@ -23,17 +23,19 @@ public struct RequestIDMiddleware: RouterMiddleware {
         }
         context.logger[metadataKey: "request_id"] = .string(context.requestID)
         var response: Response
+        // Ollama's API answers errors in Ollama's shape, everything else in OpenAI's.
+        let ollama = request.uri.path.hasPrefix("/api/")
         do {
             response = try await next(request, context)
         } catch let error as APIError {
-            response = error.response(requestID: context.requestID)
+            response = error.response(requestID: context.requestID, ollamaStyle: ollama)
         } catch let error as HTTPError {
             response = APIError(status: error.status, code: APIError.code(for: error.status), message: error.body ?? "\(error.status.reasonPhrase)")
-                .response(requestID: context.requestID)
+                .response(requestID: context.requestID, ollamaStyle: ollama)
         } catch {
             context.logger.error("unhandled error: \(error)")
             response = APIError(status: .internalServerError, code: "internal_error", message: "internal error")
-                .response(requestID: context.requestID)
+                .response(requestID: context.requestID, ollamaStyle: ollama)
         }
         response.headers[.requestID] = context.requestID
         return response

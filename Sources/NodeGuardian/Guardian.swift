@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import DAGIRouter
 import Foundation
 import Hummingbird
 import Logging
@@ -36,6 +37,9 @@ public enum Guardian {
         var httpConfiguration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5), read: .seconds(600)))
         // One pooled client for everything outbound; enough connections per host for a busy router.
         httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        // A refused connection is an answer: fail at once so the router tries the next candidate,
+        // instead of retrying until the request's deadline.
+        httpConfiguration.connectionPool.retryConnectionEstablishment = false
         httpConfiguration.decompression = .disabled
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         do {
@@ -91,13 +95,34 @@ public enum Guardian {
         services.append(SwapperService(swapper: swapper))
         let swapperAPI = SwapperAPI(swapper: swapper, http: http, ollama: ollamaSource, store: store)
 
+        if config.router.openLocalhost {
+            try await store.write { try $0.putIfChanged(AgentRecord(name: AgentAuthenticator.localAgent, tier: "local")) }
+        }
+        let ledger = UsageLedger(store: store, logger: logger)
+        var swapperNames: ModelCatalog.SwapperNames = [:]
+        for (name, model) in swapper.config.models {
+            swapperNames[name] = name
+            for alias in model.aliases { swapperNames[alias] = name }
+        }
+        let catalog = ModelCatalog(
+            store: store, aliases: config.router.aliases, swapperNames: swapperNames, ollamaURL: ollamaSource?.client.baseURL.base
+        )
+        let requestRouter = RequestRouter(
+            config: config.router, store: store, catalog: catalog, local: SwapperBackend(swapper: swapper), http: http,
+            secret: MeshSecret.fromEnvironment(config.mesh.secretEnv), metricsRegistry: registry, ledger: ledger,
+            agentSeen: { presence.mark($0) }, logger: logger
+        )
+        let routerService = RouterService(router: requestRouter)
+        try await routerService.prepare()
+        services.append(contentsOf: [ledger, routerService] as [any Service])
+
         let router = Router(context: MeshRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         GuardianAPI(store: store, presence: presence, registry: registry).register(on: router)
         sync.register(on: router)
         swapperAPI.registerControls(on: router)
         swapperAPI.registerProxy(on: router, prefix: "/swapper")
-        swapperAPI.registerProxy(on: router, prefix: "")
+        RouterAPI(router: requestRouter).register(on: router)
         let listen = config.node.listen
         let app = Application(
             router: router,

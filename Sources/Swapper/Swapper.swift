@@ -19,7 +19,7 @@ import Prometheus
 ///   and leaves the model ready to be tried again.
 /// - Every state change is written to the store's model rows, so peers see it.
 public actor Swapper {
-    public let config: SwapperConfig
+    public nonisolated let config: SwapperConfig
     let store: MeshStore
     let http: HTTPClient
     let logger: Logger

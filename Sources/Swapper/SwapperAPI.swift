@@ -30,21 +30,43 @@ public struct SwapperAPI: Sendable {
         self.upstreamTimeout = .nanoseconds(Int64(upstreamTimeout.components.seconds) * 1_000_000_000)
     }
 
-    /// Mounts the OpenAI-compatible proxy under `prefix` (e.g. "" or "/swapper").
+    /// Mounts the OpenAI-compatible proxy under `prefix` (e.g. "/swapper"). Like the controls,
+    /// it answers this machine only: agents on the network go through the router, which
+    /// authenticates them.
     public func registerProxy(on router: Router<MeshRequestContext>, prefix: String) {
         for path in ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"] {
-            router.post(RouterPath(prefix + path)) { request, context in try await proxy(request, context, path: path) }
+            router.post(RouterPath(prefix + path)) { request, context in
+                try Self.requireLoopback(context)
+                return try await proxy(request, context, path: path)
+            }
         }
-        router.get(RouterPath(prefix + "/v1/models")) { _, _ in await models() }
+        router.get(RouterPath(prefix + "/v1/models")) { _, context in
+            try Self.requireLoopback(context)
+            return await models()
+        }
+    }
+
+    static func requireLoopback(_ context: MeshRequestContext) throws {
+        guard context.isLoopback else {
+            throw APIError(status: .forbidden, code: "forbidden", message: "the swapper answers this machine only; use the router (/v1) with an API key")
+        }
     }
 
     public func registerControls(on router: Router<MeshRequestContext>) {
-        router.get("/swapper/running") { _, _ in
-            try JSONResponse.make(RunningDocument(models: await swapper.status()))
+        router.get("/swapper/running") { _, context in
+            try Self.requireLoopback(context)
+            return try JSONResponse.make(RunningDocument(models: await swapper.status()))
         }
-        router.post("/swapper/unload") { request, context in try await unload(request) }
-        router.post("/swapper/load") { request, context in try await load(request) }
+        router.post("/swapper/unload") { request, context in
+            try Self.requireLoopback(context)
+            return try await unload(request)
+        }
+        router.post("/swapper/load") { request, context in
+            try Self.requireLoopback(context)
+            return try await load(request)
+        }
         router.get("/swapper/logs/{model}") { request, context in
+            try Self.requireLoopback(context)
             let model = try context.parameters.require("model")
             let tail = request.uri.queryParameters.get("tail").flatMap(Int.init)
             guard let lines = await swapper.logs(model, tail: tail) else {

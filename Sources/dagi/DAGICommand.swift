@@ -10,7 +10,7 @@ struct DAGICommand: AsyncParsableCommand {
         commandName: "dagi",
         abstract: "Look at and steer a DAGI Mesh from any of its nodes.",
         version: DAGIVersion.current,
-        subcommands: [Status.self, Models.self, Unload.self, Peers.self]
+        subcommands: [Status.self, Models.self, Route.self, Unload.self, Peers.self, Keys.self]
     )
 }
 

@@ -6,7 +6,7 @@ import Testing
 /// The Swapper with the real llama-server and the real GGUF models.
 @Suite(.serialized) struct SwapperTests {
     static func chat(_ guardian: GuardianProcess, _ model: String, tokens: Int = 4) async throws -> HTTP.Reply {
-        try await HTTP.post(guardian.baseURL + "/v1/chat/completions", json: [
+        try await HTTP.post(guardian.baseURL + "/swapper/v1/chat/completions", json: [
             "model": .string(model), "max_tokens": .int(Int64(tokens)),
             "messages": [["role": "user", "content": "Say hello."]],
         ], timeout: .seconds(120))
@@ -46,7 +46,7 @@ import Testing
 
             // The streaming path, through the official openai client: chunks arrive as they are made.
             let (code, out, err) = try await Python.run(
-                RealModels.repository + "/scripts/fixtures/openai_stream.py", [node.baseURL + "/v1", "smollm2"]
+                RealModels.repository + "/scripts/fixtures/openai_stream.py", [node.baseURL + "/swapper/v1", "smollm2"]
             )
             #expect(code == 0, "\(err)")
             let stream = try JSONValue.parse(Array(out.utf8))

@@ -49,7 +49,9 @@ import Testing
         #expect(config.node.listen == HostPort(host: "127.0.0.1", port: 7007))
         #expect(config.metrics.interval == .seconds(10))
         #expect(config.metrics.rawRetention == .hours(24))
-        #expect(config.ollama == nil)
+        #expect(config.ollama?.url.base == "http://127.0.0.1:11434")
+        let off = try YAMLConfigDecoder.decode(NodeConfig.self, from: "ollama: null\n", file: "x")
+        #expect(off.ollama == nil)
     }
 
     @Test func flagsOverrideTheFile() throws {

@@ -12,9 +12,10 @@ struct AgentEdit {
     var budgetDailyUSD: JSONValue?
     var budgetMonthlyUSD: JSONValue?
     var assign: [String]?
+    var rpm: JSONValue?
 
     static let fields: Set<String> = [
-        "tier", "allow_cloud", "models", "prefer_nodes", "stale_after_ms", "budget_daily_usd", "budget_monthly_usd", "assign",
+        "tier", "allow_cloud", "models", "prefer_nodes", "stale_after_ms", "budget_daily_usd", "budget_monthly_usd", "assign", "rpm",
     ]
 
     static func parse(_ request: Request) async throws -> AgentEdit {
@@ -60,6 +61,12 @@ struct AgentEdit {
         }
         edit.budgetDailyUSD = try number("budget_daily_usd")
         edit.budgetMonthlyUSD = try number("budget_monthly_usd")
+        if let rpm = object["rpm"] {
+            guard rpm == .null || (rpm.intValue ?? 0) >= 1 else {
+                throw APIError.badRequest("rpm must be a positive integer or null", code: "invalid_field", param: "rpm")
+            }
+            edit.rpm = rpm
+        }
         return edit
     }
 
@@ -73,6 +80,7 @@ struct AgentEdit {
         if let staleAfterMs { agent.staleAfterMs = staleAfterMs }
         if let budgetDailyUSD { agent.budgetDailyUSD = budgetDailyUSD.doubleValue }
         if let budgetMonthlyUSD { agent.budgetMonthlyUSD = budgetMonthlyUSD.doubleValue }
+        if let rpm { agent.rpm = rpm.intValue.map(Int.init) }
         return agent
     }
 }

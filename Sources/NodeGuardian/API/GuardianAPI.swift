@@ -35,7 +35,7 @@ struct GuardianAPI {
                 throw APIError.notFound("no agent named \"\(name)\"", code: "agent_not_found")
             }
             try await requireAgentKey(name, request: request)
-            try await presence.touch(name, flush: true)
+            try await presence.touch(name)
             guard let view = try await report().agents.first(where: { $0.name == name }) else {
                 throw APIError.notFound("no agent named \"\(name)\"", code: "agent_not_found")
             }

@@ -1,4 +1,5 @@
 import Foundation
+import DAGIRouter
 import MeshSupport
 import Swapper
 import Sync
@@ -15,11 +16,16 @@ public struct NodeConfig: Sendable, Decodable {
     public var mesh: MeshConfig
     /// Local model servers; inline, or the path of a file holding just this section.
     public var swapper: SwapperConfig?
+    public var router: RouterConfig
+
+    /// Where a node looks for Ollama when its config does not say (`ollama: null` turns it off).
+    public static let defaultOllama = OllamaSection(url: HTTPURL(parsing: "http://127.0.0.1:11434")!)
 
     public init(
-        node: NodeSection = NodeSection(), ollama: OllamaSection? = nil, metrics: MetricsSection = MetricsSection(),
-        agents: [AgentConfig] = [], mesh: MeshConfig = MeshConfig(), swapper: SwapperConfig? = nil
+        node: NodeSection = NodeSection(), ollama: OllamaSection? = NodeConfig.defaultOllama, metrics: MetricsSection = MetricsSection(),
+        agents: [AgentConfig] = [], mesh: MeshConfig = MeshConfig(), swapper: SwapperConfig? = nil, router: RouterConfig = RouterConfig()
     ) {
+        self.router = router
         self.node = node
         self.ollama = ollama
         self.metrics = metrics
@@ -28,15 +34,17 @@ public struct NodeConfig: Sendable, Decodable {
         self.swapper = swapper
     }
 
-    enum CodingKeys: String, CodingKey { case node, ollama, metrics, agents, mesh, swapper }
+    enum CodingKeys: String, CodingKey { case node, ollama, metrics, agents, mesh, swapper, router }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         node = try c.decode(.node, default: NodeSection())
-        ollama = try c.decodeIfPresent(OllamaSection.self, forKey: .ollama)
+        // Absent: look for a local Ollama at its default address; `ollama: null`: none.
+        ollama = c.contains(.ollama) ? try c.decodeIfPresent(OllamaSection.self, forKey: .ollama) : NodeConfig.defaultOllama
         metrics = try c.decode(.metrics, default: MetricsSection())
         agents = try c.decode(.agents, default: [])
         mesh = try c.decode(.mesh, default: MeshConfig())
+        router = try c.decode(.router, default: RouterConfig())
         if let path = try? c.decodeIfPresent(String.self, forKey: .swapper) {
             let resolved = path.hasPrefix("/") ? path : ConfigContext.directory + "/" + path
             swapper = try SwapperConfig.load(path: resolved)
@@ -195,11 +203,13 @@ public struct AgentConfig: Sendable, Decodable {
     public var models: [String]
     public var budgetDailyUSD: Double?
     public var budgetMonthlyUSD: Double?
+    /// Requests per minute this agent may make through any one router.
+    public var rpm: Int?
 
     enum CodingKeys: String, CodingKey {
         case name, tier, assign, allowCloud = "allow_cloud", staleAfter = "stale_after", keyEnv = "key_env"
         case keySHA256 = "key_sha256", preferNodes = "prefer_nodes", models
-        case budgetDailyUSD = "budget_daily_usd", budgetMonthlyUSD = "budget_monthly_usd"
+        case budgetDailyUSD = "budget_daily_usd", budgetMonthlyUSD = "budget_monthly_usd", rpm
     }
 
     public init(name: String, tier: String = "standard", assign: [String] = [], allowCloud: Bool = false, staleAfter: ConfigDuration = .minutes(5)) {
@@ -234,5 +244,9 @@ public struct AgentConfig: Sendable, Decodable {
         models = try c.decode(.models, default: [])
         budgetDailyUSD = try c.decodeIfPresent(Double.self, forKey: .budgetDailyUSD)
         budgetMonthlyUSD = try c.decodeIfPresent(Double.self, forKey: .budgetMonthlyUSD)
+        rpm = try c.decodeIfPresent(Int.self, forKey: .rpm)
+        if let rpm, rpm < 1 {
+            throw DecodingError.dataCorruptedError(forKey: .rpm, in: c, debugDescription: "rpm must be at least 1")
+        }
     }
 }

@@ -1,17 +1,18 @@
 import Logging
 import MeshStore
 import ServiceLifecycle
+import Synchronization
 
 /// Records when agents were last seen on this node.
 ///
-/// Requests mark an agent in memory only; the marks are written in one transaction at most
-/// once a second, off every request's path. An explicit heartbeat can ask for an immediate
-/// write. On shutdown the pending marks are flushed, so none are lost.
-public actor PresenceRecorder: Service {
+/// Requests mark an agent in memory only (a lock and a dictionary write, no await); the marks
+/// are written in one transaction at most once a second, off every request's path. An explicit
+/// heartbeat asks for an immediate write. On shutdown pending marks are flushed, so none are lost.
+public final class PresenceRecorder: Service, Sendable {
     let store: MeshStore
     let logger: Logger
-    private var pending: [String: (lastSeen: Int64, count: Int64)] = [:]
-    private var totals: [String: Int64] = [:]
+    private let pending = Mutex<[String: (lastSeen: Int64, count: Int64)]>([:])
+    private let totals = Mutex<[String: Int64]?>(nil)
 
     public init(store: MeshStore, logger: Logger) {
         self.store = store
@@ -19,29 +20,40 @@ public actor PresenceRecorder: Service {
     }
 
     /// Marks `agent` as seen now.
-    public func touch(_ agent: String, flush immediately: Bool = false) async throws {
+    public func mark(_ agent: String) {
         let now = store.clock.wallMilliseconds()
-        let previous = pending[agent]?.count ?? 0
-        pending[agent] = (now, previous + 1)
-        if immediately { try await flush() }
+        pending.withLock { pending in
+            let count = pending[agent]?.count ?? 0
+            pending[agent] = (now, count + 1)
+        }
+    }
+
+    /// Marks `agent` and writes at once (explicit heartbeats).
+    public func touch(_ agent: String) async throws {
+        mark(agent)
+        try await flush()
     }
 
     /// Writes pending marks.
     public func flush() async throws {
-        guard !pending.isEmpty else { return }
-        if totals.isEmpty {
+        let marks = pending.withLock { pending in
+            defer { pending.removeAll() }
+            return pending
+        }
+        guard !marks.isEmpty else { return }
+        if totals.withLock({ $0 == nil }) {
             let state = try await store.state()
-            for row in state.presence where row.nodeID == store.nodeID { totals[row.agent] = row.requests }
+            let known = Dictionary(state.presence.filter { $0.nodeID == store.nodeID }.map { ($0.agent, $0.requests) }, uniquingKeysWith: max)
+            totals.withLock { if $0 == nil { $0 = known } }
         }
-        var records: [AgentPresenceRecord] = []
-        for (agent, mark) in pending {
-            let total = (totals[agent] ?? 0) + mark.count
-            totals[agent] = total
-            records.append(AgentPresenceRecord(agent: agent, nodeID: store.nodeID, lastSeen: mark.lastSeen, requests: total))
+        let records: [AgentPresenceRecord] = totals.withLock { totals in
+            marks.map { agent, mark in
+                let total = (totals?[agent] ?? 0) + mark.count
+                totals?[agent] = total
+                return AgentPresenceRecord(agent: agent, nodeID: store.nodeID, lastSeen: mark.lastSeen, requests: total)
+            }
         }
-        pending.removeAll()
-        let batch = records
-        try await store.write { writer in for record in batch { try writer.put(record) } }
+        try await store.write { writer in for record in records { try writer.put(record) } }
     }
 
     public func run() async throws {

@@ -28,6 +28,17 @@ public struct GuardianClient: Sendable {
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
         request.body = .bytes(ByteBuffer(bytes: body.serialized()))
+        return try await send(request)
+    }
+
+    /// GETs a JSON document.
+    public func get(_ path: String) async throws -> JSONValue {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .GET
+        return try await send(request)
+    }
+
+    private func send(_ request: HTTPClientRequest) async throws -> JSONValue {
         let response: HTTPClientResponse
         do {
             response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))

@@ -16,8 +16,7 @@ public struct StatusReport: Codable, Sendable {
 
 /// A node with its liveness.
 public struct NodeView: Codable, Sendable {
-    /// `online`, `stale` (heartbeats late) or `offline` (said so, or long silent).
-    public enum Liveness: String, Codable, Sendable { case online, stale, offline }
+    public typealias Liveness = NodeLiveness
 
     public var id: String
     public var local: Bool
@@ -128,10 +127,10 @@ extension StatusReport {
 
 extension NodeView {
     init(_ node: NodeRecord, state: MeshState, now: Int64) {
-        let age = max(0, now - node.heartbeatAt)
+        let age = node.heartbeatAge(now: now)
         let arrival = node.id == state.localNodeID ? nil : state.origin(node.id)?.lastArrival
         self.init(
-            id: node.id, local: node.id == state.localNodeID, state: Self.liveness(node, age: age), ageMs: age,
+            id: node.id, local: node.id == state.localNodeID, state: node.liveness(now: now), ageMs: age,
             lastChangeAgeMs: arrival.map { max(0, now - $0) }, hostname: node.hostname, apiURL: node.apiURL,
             version: node.version, os: node.os, arch: node.arch, cpuCount: node.cpuCount, cpuPercent: node.cpuPercent,
             memUsed: node.memUsed, memTotal: node.memTotal, diskUsed: node.diskUsed, diskTotal: node.diskTotal,
@@ -139,15 +138,5 @@ extension NodeView {
             startedAt: node.startedAt
         )
     }
-
-    /// Online while heartbeats arrive on time (three intervals of slack); stale while they
-    /// are late but the node may come back; offline when it said so or has been silent for
-    /// thirty intervals (five minutes at the default 10 s).
-    static func liveness(_ node: NodeRecord, age: Int64) -> Liveness {
-        if node.state == .offline { return .offline }
-        let interval = max(1000, node.heartbeatIntervalMs)
-        if age <= 3 * interval + 2000 { return .online }
-        if age <= 30 * interval { return .stale }
-        return .offline
-    }
 }
+

@@ -1,0 +1,49 @@
+/// The inference endpoints the router serves, and where each goes upstream.
+public enum Endpoint: String, Sendable, CaseIterable {
+    case chatCompletions, completions, embeddings
+    case ollamaChat, ollamaGenerate, ollamaEmbed, ollamaEmbeddings
+
+    /// The path on this router (and on a peer's, for a hop).
+    public var path: String {
+        switch self {
+        case .chatCompletions: return "/v1/chat/completions"
+        case .completions: return "/v1/completions"
+        case .embeddings: return "/v1/embeddings"
+        case .ollamaChat: return "/api/chat"
+        case .ollamaGenerate: return "/api/generate"
+        case .ollamaEmbed: return "/api/embed"
+        case .ollamaEmbeddings: return "/api/embeddings"
+        }
+    }
+
+    /// Ollama's API (errors and streams in Ollama's shapes) rather than OpenAI's.
+    public var isOllama: Bool {
+        switch self {
+        case .ollamaChat, .ollamaGenerate, .ollamaEmbed, .ollamaEmbeddings: return true
+        default: return false
+        }
+    }
+
+    /// Where an OpenAI-compatible server (llama-server, Ollama's /v1) serves it.
+    var openAIPath: String {
+        switch self {
+        case .chatCompletions, .ollamaChat, .ollamaGenerate: return "/v1/chat/completions"
+        case .completions: return "/v1/completions"
+        case .embeddings, .ollamaEmbed, .ollamaEmbeddings: return "/v1/embeddings"
+        }
+    }
+
+    /// The body field the endpoint cannot do without.
+    var requiredField: String {
+        switch self {
+        case .chatCompletions, .ollamaChat: return "messages"
+        case .completions, .ollamaGenerate, .ollamaEmbeddings: return "prompt"
+        case .embeddings, .ollamaEmbed: return "input"
+        }
+    }
+
+    /// Ollama streams unless told not to; OpenAI does not unless told to.
+    var streamsByDefault: Bool { self == .ollamaChat || self == .ollamaGenerate }
+
+    var canStream: Bool { self == .chatCompletions || self == .completions || streamsByDefault }
+}

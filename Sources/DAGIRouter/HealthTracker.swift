@@ -1,0 +1,73 @@
+import Foundation
+import Synchronization
+
+/// What the router has seen of each candidate: success rate and latency (EWMAs), requests in
+/// flight, and a cooldown after repeated failures. Feeds the ranking within a rank.
+public final class HealthTracker: Sendable {
+    public struct Stats: Sendable, Equatable {
+        public var successRate = 1.0
+        /// Seconds; time to first byte for streams, whole answer otherwise.
+        public var latency: Double?
+        public var inflight = 0
+        public var consecutiveFailures = 0
+        public var cooldownUntil: ContinuousClock.Instant?
+        public var lastError: String?
+    }
+
+    private let stats = Mutex<[String: Stats]>([:])
+    let cooldownAfter: Int
+    let cooldown: Duration
+    static let alpha = 0.2
+
+    public init(cooldownAfter: Int, cooldown: Duration) {
+        self.cooldownAfter = cooldownAfter
+        self.cooldown = cooldown
+    }
+
+    public func stats(_ key: String) -> Stats { stats.withLock { $0[key] ?? Stats() } }
+
+    func begin(_ key: String) { stats.withLock { $0[key, default: Stats()].inflight += 1 } }
+
+    func end(_ key: String) { stats.withLock { $0[key, default: Stats()].inflight = max(0, ($0[key]?.inflight ?? 1) - 1) } }
+
+    func succeeded(_ key: String, latency: Duration) {
+        let seconds = Double(latency.components.seconds) + Double(latency.components.attoseconds) / 1e18
+        stats.withLock { all in
+            var s = all[key] ?? Stats()
+            s.successRate = s.successRate * (1 - Self.alpha) + Self.alpha
+            s.latency = s.latency.map { $0 * (1 - Self.alpha) + seconds * Self.alpha } ?? seconds
+            s.consecutiveFailures = 0
+            s.cooldownUntil = nil
+            all[key] = s
+        }
+    }
+
+    /// Records a failure; returns true when it put the candidate into cooldown.
+    @discardableResult
+    func failed(_ key: String, reason: String) -> Bool {
+        stats.withLock { all in
+            var s = all[key] ?? Stats()
+            s.successRate *= (1 - Self.alpha)
+            s.consecutiveFailures += 1
+            s.lastError = reason
+            var cooled = false
+            if s.consecutiveFailures >= cooldownAfter, s.cooldownUntil == nil || s.cooldownUntil! < .now {
+                s.cooldownUntil = .now + cooldown
+                cooled = true
+            }
+            all[key] = s
+            return cooled
+        }
+    }
+
+    func isCoolingDown(_ key: String) -> Bool {
+        stats.withLock { $0[key]?.cooldownUntil.map { $0 > .now } ?? false }
+    }
+
+    /// Higher is better: success rate, discounted by latency and by requests in flight.
+    func score(_ key: String) -> Double {
+        let s = stats(key)
+        let latency = s.latency ?? 0.5
+        return s.successRate / (1 + latency) / (1 + 0.25 * Double(s.inflight))
+    }
+}

@@ -1,0 +1,237 @@
+import Foundation
+import MeshSupport
+import NIOCore
+
+/// Translation between Ollama's API and OpenAI's, for Ollama requests served by an
+/// OpenAI-compatible model server (llama-server behind the Swapper). Follows Ollama's
+/// documented shapes, including the final chunk's `done_reason`, durations and counts.
+enum OllamaTranslation {
+    // MARK: Requests
+
+    /// `/api/chat` or `/api/generate` → an OpenAI chat completion request.
+    static func chatRequest(_ body: JSONValue, endpoint: Endpoint, model: String, stream: Bool) throws -> JSONValue {
+        var request: [String: JSONValue] = ["model": .string(model), "stream": .bool(stream)]
+        if endpoint == .ollamaGenerate {
+            var messages: [JSONValue] = []
+            if let system = body["system"]?.stringValue { messages.append(["role": "system", "content": .string(system)]) }
+            messages.append(["role": "user", "content": .string(body["prompt"]?.stringValue ?? "")])
+            request["messages"] = .array(messages)
+        } else {
+            guard let messages = body["messages"]?.arrayValue else {
+                throw APIError.missingField("messages")
+            }
+            request["messages"] = .array(messages.map(openAIMessage))
+            if let tools = body["tools"] { request["tools"] = tools }
+        }
+        if stream { request["stream_options"] = ["include_usage": true] }
+        if let format = body["format"] {
+            if format.stringValue == "json" {
+                request["response_format"] = ["type": "json_object"]
+            } else if format.objectValue != nil {
+                request["response_format"] = ["type": "json_schema", "json_schema": ["name": "response", "schema": format]]
+            }
+        }
+        if let options = body["options"]?.objectValue {
+            let mapping = [
+                "temperature": "temperature", "top_p": "top_p", "top_k": "top_k", "seed": "seed", "stop": "stop",
+                "num_predict": "max_tokens", "presence_penalty": "presence_penalty", "frequency_penalty": "frequency_penalty",
+                "repeat_penalty": "repeat_penalty", "min_p": "min_p",
+            ]
+            for (ollama, openAI) in mapping { if let value = options[ollama] { request[openAI] = value } }
+        }
+        return .object(request)
+    }
+
+    /// Ollama messages carry tool-call arguments as objects; OpenAI's as JSON strings.
+    private static func openAIMessage(_ message: JSONValue) -> JSONValue {
+        guard var object = message.objectValue else { return message }
+        object.removeValue(forKey: "images")
+        object.removeValue(forKey: "thinking")
+        if let calls = object["tool_calls"]?.arrayValue {
+            object["tool_calls"] = .array(calls.enumerated().map { index, call in
+                var function = call["function"]?.objectValue ?? [:]
+                if let arguments = function["arguments"], arguments.stringValue == nil {
+                    function["arguments"] = .string(arguments.jsonString)
+                }
+                return ["id": .string("call_\(index)"), "type": "function", "function": .object(function)]
+            })
+        }
+        return .object(object)
+    }
+
+    /// `/api/embed` or `/api/embeddings` → an OpenAI embeddings request.
+    static func embedRequest(_ body: JSONValue, endpoint: Endpoint, model: String) -> JSONValue {
+        let input = endpoint == .ollamaEmbeddings ? body["prompt"] ?? "" : body["input"] ?? ""
+        return ["model": .string(model), "input": input]
+    }
+
+    // MARK: Responses
+
+    static func timestamp() -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date())
+    }
+
+    /// Counts and durations for a final chunk, from OpenAI's usage and llama.cpp's timings.
+    static func stats(usage: JSONValue?, timings: JSONValue?, total: Duration) -> [String: JSONValue] {
+        let totalNs = Int64(total.components.seconds) * 1_000_000_000 + total.components.attoseconds / 1_000_000_000
+        let promptMs = timings?["prompt_ms"]?.doubleValue
+        let predictedMs = timings?["predicted_ms"]?.doubleValue
+        return [
+            "total_duration": .int(totalNs),
+            "load_duration": .int(0),
+            "prompt_eval_count": .int(usage?["prompt_tokens"]?.intValue ?? timings?["prompt_n"]?.intValue ?? 0),
+            "prompt_eval_duration": .int(Int64((promptMs ?? 0) * 1_000_000)),
+            "eval_count": .int(usage?["completion_tokens"]?.intValue ?? timings?["predicted_n"]?.intValue ?? 0),
+            "eval_duration": .int(Int64((predictedMs ?? 0) * 1_000_000)),
+        ]
+    }
+
+    static func doneReason(_ finish: String?) -> String {
+        switch finish {
+        case "length": return "length"
+        case nil, "stop", "tool_calls": return "stop"
+        default: return finish!
+        }
+    }
+
+    /// A whole OpenAI chat completion → an Ollama chat or generate response.
+    static func chatResponse(_ openAI: JSONValue, endpoint: Endpoint, model: String, total: Duration) -> JSONValue {
+        let choice = openAI["choices"]?.arrayValue?.first
+        let message = choice?["message"]
+        var object: [String: JSONValue] = [
+            "model": .string(model), "created_at": .string(timestamp()), "done": true,
+            "done_reason": .string(doneReason(choice?["finish_reason"]?.stringValue)),
+        ]
+        let content = message?["content"]?.stringValue ?? ""
+        if endpoint == .ollamaGenerate {
+            object["response"] = .string(content)
+        } else {
+            var reply: [String: JSONValue] = ["role": "assistant", "content": .string(content)]
+            if let calls = message?["tool_calls"]?.arrayValue, !calls.isEmpty { reply["tool_calls"] = .array(calls.map(ollamaToolCall)) }
+            object["message"] = .object(reply)
+        }
+        object.merge(stats(usage: openAI["usage"], timings: openAI["timings"], total: total)) { $1 }
+        return .object(object)
+    }
+
+    static func ollamaToolCall(_ call: JSONValue) -> JSONValue {
+        var function = call["function"]?.objectValue ?? [:]
+        if let text = function["arguments"]?.stringValue, let parsed = try? JSONValue.parse(Array(text.utf8)) {
+            function["arguments"] = parsed
+        }
+        return ["function": .object(function)]
+    }
+
+    /// An OpenAI embeddings response → Ollama's.
+    static func embedResponse(_ openAI: JSONValue, endpoint: Endpoint, model: String, total: Duration) -> JSONValue {
+        let vectors = (openAI["data"]?.arrayValue ?? []).compactMap { $0["embedding"] }
+        if endpoint == .ollamaEmbeddings { return ["embedding": vectors.first ?? .array([])] }
+        var object: [String: JSONValue] = ["model": .string(model), "embeddings": .array(vectors)]
+        let all = stats(usage: openAI["usage"], timings: nil, total: total)
+        object["total_duration"] = all["total_duration"]
+        object["load_duration"] = .int(0)
+        object["prompt_eval_count"] = all["prompt_eval_count"]
+        return .object(object)
+    }
+}
+
+/// Turns an OpenAI server-sent-event stream into Ollama's NDJSON stream, chunk by chunk: each
+/// content delta becomes a line as soon as it arrives; the final line carries `done_reason`,
+/// the token counts and the durations.
+final class OllamaStreamTranslator: @unchecked Sendable {
+    // Used by one relay at a time (hence @unchecked).
+    private var pending: [UInt8] = []
+    private var finishReason: String?
+    private var usage: JSONValue?
+    private var timings: JSONValue?
+    private var finished = false
+    let endpoint: Endpoint
+    let model: String
+    let started: ContinuousClock.Instant
+    let createdAt = OllamaTranslation.timestamp()
+
+    init(endpoint: Endpoint, model: String, started: ContinuousClock.Instant) {
+        self.endpoint = endpoint
+        self.model = model
+        self.started = started
+    }
+
+    /// Feeds upstream bytes; returns the NDJSON lines they complete.
+    func feed(_ buffer: ByteBuffer) -> ByteBuffer {
+        pending.append(contentsOf: buffer.readableBytesView)
+        var out = ByteBuffer()
+        while let end = eventEnd() {
+            let event = pending[..<end.start]
+            pending.removeSubrange(..<end.next)
+            for line in event.split(separator: 0x0a) where line.starts(with: Array("data:".utf8)) {
+                var payload = line.dropFirst(5)
+                while payload.first == 0x20 { payload = payload.dropFirst() }
+                if payload.starts(with: Array("[DONE]".utf8)) {
+                    out.writeBytes(finalLine())
+                    continue
+                }
+                guard let chunk = try? JSONValue.parse(payload) else { continue }
+                out.writeBytes(translate(chunk))
+            }
+        }
+        return out
+    }
+
+    /// Called when the upstream ends; closes the stream if [DONE] never came.
+    func finish() -> ByteBuffer {
+        var out = ByteBuffer()
+        if !pending.isEmpty { out.writeImmutableBuffer(feed(ByteBuffer(bytes: [0x0a, 0x0a]))) }
+        if !finished { out.writeBytes(finalLine()) }
+        return out
+    }
+
+    private func eventEnd() -> (start: Int, next: Int)? {
+        var i = 0
+        while i + 1 < pending.count {
+            if pending[i] == 0x0a, pending[i + 1] == 0x0a { return (i, i + 2) }
+            if i + 3 < pending.count, pending[i] == 0x0d, pending[i + 1] == 0x0a, pending[i + 2] == 0x0d, pending[i + 3] == 0x0a {
+                return (i, i + 4)
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    private func translate(_ chunk: JSONValue) -> [UInt8] {
+        if let usage = chunk["usage"], usage != .null { self.usage = usage }
+        if let timings = chunk["timings"] { self.timings = timings }
+        guard let choice = chunk["choices"]?.arrayValue?.first else { return [] }
+        if let reason = choice["finish_reason"]?.stringValue { finishReason = reason }
+        let delta = choice["delta"]
+        let content = delta?["content"]?.stringValue ?? ""
+        let calls = delta?["tool_calls"]?.arrayValue ?? []
+        guard !content.isEmpty || !calls.isEmpty else { return [] }
+        var line: [String: JSONValue] = ["model": .string(model), "created_at": .string(createdAt), "done": false]
+        if endpoint == .ollamaGenerate {
+            line["response"] = .string(content)
+        } else {
+            var message: [String: JSONValue] = ["role": "assistant", "content": .string(content)]
+            if !calls.isEmpty { message["tool_calls"] = .array(calls.map(OllamaTranslation.ollamaToolCall)) }
+            line["message"] = .object(message)
+        }
+        return JSONValue.object(line).serialized() + [0x0a]
+    }
+
+    private func finalLine() -> [UInt8] {
+        guard !finished else { return [] }
+        finished = true
+        var line: [String: JSONValue] = [
+            "model": .string(model), "created_at": .string(OllamaTranslation.timestamp()), "done": true,
+            "done_reason": .string(OllamaTranslation.doneReason(finishReason)),
+        ]
+        if endpoint == .ollamaGenerate {
+            line["response"] = ""
+        } else {
+            line["message"] = ["role": "assistant", "content": ""]
+        }
+        line.merge(OllamaTranslation.stats(usage: usage, timings: timings, total: ContinuousClock.now - started)) { $1 }
+        return JSONValue.object(line).serialized() + [0x0a]
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Hummingbird
+import MeshStore
+import MeshSupport
+import NIOCore
+
+/// The router's HTTP surface on the guardian's port:
+///
+/// - OpenAI: `POST /v1/chat/completions`, `/v1/completions`, `/v1/embeddings`; `GET /v1/models`,
+///   `/v1/models/{id}`.
+/// - Ollama: `POST /api/chat`, `/api/generate`, `/api/embed`, `/api/embeddings`; `GET /api/tags`,
+///   `/api/ps`, `/api/version`.
+/// - `GET /v1/routes/{model}?agent=A`: the ranked candidates and why (for `dagi route --explain`).
+public struct RouterAPI: Sendable {
+    let router: RequestRouter
+
+    public init(router: RequestRouter) { self.router = router }
+
+    public func register(on routes: Router<MeshRequestContext>) {
+        for endpoint in Endpoint.allCases {
+            routes.post(RouterPath(endpoint.path)) { request, context in try await router.handle(endpoint, request, context: context) }
+        }
+        routes.get("/v1/models") { request, context in
+            _ = try await router.authenticator.authenticate(request, context: context)
+            return JSONResponse.make(["object": "list", "data": .array(modelObjects())])
+        }
+        routes.get("/v1/models/**") { request, context in
+            _ = try await router.authenticator.authenticate(request, context: context)
+            let id = String(request.uri.path.dropFirst("/v1/models/".count)).removingPercentEncoding ?? ""
+            guard let object = modelObjects().first(where: { $0["id"]?.stringValue == id }) else {
+                throw RequestRouter.apiError(for: .unknownModel(id, suggestions: router.catalog.current.suggestions(for: id)))
+            }
+            return JSONResponse.make(object)
+        }
+        routes.get("/api/tags") { request, context in
+            _ = try await router.authenticator.authenticate(request, context: context)
+            return JSONResponse.make(["models": .array(ollamaModels(loadedOnly: false))])
+        }
+        routes.get("/api/ps") { request, context in
+            _ = try await router.authenticator.authenticate(request, context: context)
+            return JSONResponse.make(["models": .array(ollamaModels(loadedOnly: true))])
+        }
+        routes.get("/api/version") { _, _ in JSONResponse.make(JSONValue.object(["version": "0.6.0"])) }
+        routes.get("/v1/routes/{model}") { request, context in
+            guard context.isLoopback else {
+                throw APIError(status: .forbidden, code: "forbidden", message: "route explanations are only served to the node itself")
+            }
+            let model = try context.parameters.require("model")
+            let agent = request.uri.queryParameters.get("agent")
+            do {
+                let plan = try router.catalog.current.plan(model, agent: agent, health: router.health)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                let data = try encoder.encode(RouteExplanation(model: model, agent: agent, candidates: plan))
+                return JSONResponse.make(bytes: ByteBuffer(bytes: data))
+            } catch let error as PlanError {
+                throw RequestRouter.apiError(for: error)
+            }
+        }
+    }
+
+    /// OpenAI model objects for every name requests may use.
+    func modelObjects() -> [JSONValue] {
+        let snapshot = router.catalog.current
+        return snapshot.names.map { name in
+            let owner: String
+            if snapshot.aliases[name] != nil {
+                owner = "dagi-alias"
+            } else if snapshot.swapperNames[name] != nil || snapshot.models[name]?.contains(where: { $0.nodeID == snapshot.localNode }) == true {
+                owner = snapshot.localNode
+            } else {
+                owner = snapshot.models[name]?.first?.nodeID ?? "dagi"
+            }
+            return ["id": .string(name), "object": "model", "created": 0, "owned_by": .string(owner)]
+        }
+    }
+
+    /// Ollama's `/api/tags` and `/api/ps` entries.
+    func ollamaModels(loadedOnly: Bool) -> [JSONValue] {
+        let snapshot = router.catalog.current
+        var entries: [JSONValue] = []
+        for name in snapshot.names {
+            let rows = snapshot.models[snapshot.swapperNames[name] ?? name] ?? []
+            if loadedOnly, !rows.contains(where: { $0.state == .loaded }) { continue }
+            let row = rows.first { $0.state == .loaded } ?? rows.first
+            var entry: [String: JSONValue] = [
+                "name": .string(name), "model": .string(name),
+                "modified_at": .string(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(row?.stateSince ?? 0) / 1000))),
+                "size": .int(row?.sizeBytes ?? 0), "digest": .string(Hashing.sha256Hex(name)),
+                "details": [
+                    "parent_model": "", "format": "gguf", "family": .string(row?.family ?? ""),
+                    "families": row?.family.map { [.string($0)] } ?? .null,
+                    "parameter_size": .string(row?.parameterSize ?? ""), "quantization_level": .string(row?.quantization ?? ""),
+                ],
+            ]
+            if loadedOnly {
+                entry["size_vram"] = .int(row?.vramBytes ?? 0)
+                entry["expires_at"] = "2099-01-01T00:00:00Z"
+            }
+            entries.append(.object(entry))
+        }
+        return entries
+    }
+}
+
+/// The body of `GET /v1/routes/{model}`.
+public struct RouteExplanation: Codable, Sendable {
+    public var model: String
+    public var agent: String?
+    public var candidates: [RankedCandidate]
+}
