@@ -106,6 +106,8 @@ let package = Package(
             dependencies: [
                 "NodeGuardian",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -123,6 +125,9 @@ let package = Package(
             dependencies: [
                 "MeshStore", "MeshSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Benchmarks/dagi-bench",
             swiftSettings: swiftSettings

@@ -262,6 +262,22 @@ public final class RequestRouter: Sendable {
         }
         let format = StreamFormat(contentType: attempt.upstream.headers[.contentType])
         let upstream = attempt.upstream
+        if format == .whole, let length = upstream.contentLength, length <= 1 << 20 {
+            // A small whole answer goes out in one write, still byte for byte.
+            let body = ResponseBody(contentLength: length) { writer in
+                do {
+                    let whole = try await upstream.body.collect(upTo: length)
+                    tap.observe(whole)
+                    try await writer.write(whole)
+                    await onEnd(whole.readableBytes, nil)
+                } catch {
+                    await onEnd(tap.bytes, error)
+                    throw error
+                }
+                try await writer.finish(nil)
+            }
+            return Response(status: upstream.status, headers: headers, body: body)
+        }
         let body = ResponseBody(contentLength: upstream.contentLength) { writer in
             var failure: (any Error)?
             do {

@@ -35,7 +35,10 @@ extension ModelCatalog.Snapshot {
     /// - Parameters:
     ///   - forced: a physical model chosen by the node that forwarded the request (a hop).
     ///   - localOnly: only this node's models (a hop is never forwarded again).
-    func plan(_ requested: String, agent: String?, forced: String? = nil, localOnly: Bool = false, health: HealthTracker) throws(PlanError) -> [RankedCandidate] {
+    /// - Parameter explain: fill in each candidate's `why` (for people; requests skip the cost).
+    func plan(
+        _ requested: String, agent: String?, forced: String? = nil, localOnly: Bool = false, health: HealthTracker, explain: Bool = false
+    ) throws(PlanError) -> [RankedCandidate] {
         if let agent, let policy = agents[agent], !policy.allowedModels.isEmpty, forced == nil,
            !policy.allowedModels.contains(requested)
         {
@@ -70,9 +73,13 @@ extension ModelCatalog.Snapshot {
         }
         let preferred = agent.flatMap { preferences[$0] } ?? []
         let ranked = candidates.map { candidate, index -> RankedCandidate in
-            let stats = health.stats(candidate.key)
             let cooling = health.isCoolingDown(candidate.key)
             let preference = preferred.firstIndex(of: candidate.node)
+            let score = health.score(candidate.key)
+            guard explain else {
+                return RankedCandidate(candidate: candidate, rank: candidate.rank, aliasIndex: index, preference: preference, score: score, coolingDown: cooling, why: "")
+            }
+            let stats = health.stats(candidate.key)
             var why = [rankReason(candidate)]
             if index > 0 { why.append("alias choice #\(index + 1)") }
             if let preference { why.append("agent's node #\(preference + 1)") }
@@ -81,7 +88,7 @@ extension ModelCatalog.Snapshot {
             if cooling { why.append("cooling down after \(stats.consecutiveFailures) failures (\(stats.lastError ?? "?"))") }
             return RankedCandidate(
                 candidate: candidate, rank: candidate.rank, aliasIndex: index, preference: preference,
-                score: health.score(candidate.key), coolingDown: cooling, why: why.joined(separator: "; ")
+                score: score, coolingDown: cooling, why: why.joined(separator: "; ")
             )
         }
         return ranked.sorted { a, b in

@@ -48,7 +48,7 @@ public struct RouterAPI: Sendable {
             let model = try context.parameters.require("model")
             let agent = request.uri.queryParameters.get("agent")
             do {
-                let plan = try router.catalog.current.plan(model, agent: agent, health: router.health)
+                let plan = try router.catalog.current.plan(model, agent: agent, health: router.health, explain: true)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
                 let data = try encoder.encode(RouteExplanation(model: model, agent: agent, candidates: plan))

@@ -4,7 +4,7 @@ import NIOCore
 
 /// How an answer's body is framed, which decides how a failure after the first byte is told to
 /// the client: an SSE `error` event, an NDJSON `{"error": …}` line — never a silent truncation.
-enum StreamFormat {
+enum StreamFormat: Equatable {
     case serverSentEvents
     case ndjson
     case whole

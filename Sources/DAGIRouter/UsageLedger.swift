@@ -4,47 +4,69 @@ import MeshStore
 import ServiceLifecycle
 import Synchronization
 
-/// The per-request usage ledger, written in batches off the request path: requests append to
-/// memory; a flush each second writes them in one transaction (and replicates them). Bounded:
-/// past `capacity` unflushed entries the oldest are dropped and counted.
+/// The usage ledger, kept off the request path: a request adds its tokens and latency to an
+/// in-memory sum for (minute, agent, model, route, status); once a second the sums that changed
+/// are written in one transaction (and replicate). A busy router thus writes a handful of rows
+/// a second, not one per request, and the table stays bounded.
 public final class UsageLedger: Service, Sendable {
+    struct Key: Hashable {
+        let minute: Int64
+        let agent: String
+        let model: String
+        let route: String
+        let status: Int
+    }
+
     let store: MeshStore
     let logger: Logger
-    let capacity: Int
-    private let pending = Mutex<[UsageRecord]>([])
-    private let sequence = Mutex<UInt64>(0)
-    private let prefix: String
+    private let buckets = Mutex<[Key: UsageRecord]>([:])
+    private let dirty = Mutex<Set<Key>>([])
 
-    public init(store: MeshStore, logger: Logger, capacity: Int = 100_000) {
+    public init(store: MeshStore, logger: Logger) {
         self.store = store
         self.logger = logger
-        self.capacity = capacity
-        // Ids unique within the node across restarts: start time, then a counter.
-        prefix = String(store.clock.wallMilliseconds(), radix: 36) + "-"
     }
 
     func record(agent: String, model: String, route: String, status: Int, tokensIn: Int64, tokensOut: Int64, latencyMs: Double, requestID: String) {
-        let id = prefix + String(sequence.withLock { $0 += 1; return $0 }, radix: 36)
-        let entry = UsageRecord(
-            nodeID: store.nodeID, id: id, ts: store.clock.wallMilliseconds(), agent: agent, model: model, route: route,
-            status: status, tokensIn: tokensIn, tokensOut: tokensOut, costUSD: 0, latencyMs: latencyMs, requestID: requestID
-        )
-        pending.withLock { pending in
-            if pending.count >= capacity { pending.removeFirst(pending.count - capacity + 1) }
-            pending.append(entry)
+        let now = store.clock.wallMilliseconds()
+        let key = Key(minute: now / 60_000 * 60_000, agent: agent, model: model, route: route, status: status)
+        buckets.withLock { buckets in
+            if var row = buckets[key] {
+                row.requests += 1
+                row.tokensIn += tokensIn
+                row.tokensOut += tokensOut
+                row.latencyMs += latencyMs
+                row.requestID = requestID
+                buckets[key] = row
+            } else {
+                buckets[key] = UsageRecord(
+                    nodeID: store.nodeID, id: "\(key.minute)|\(agent)|\(model)|\(route)|\(status)", ts: key.minute, agent: agent,
+                    model: model, route: route, status: status, tokensIn: tokensIn, tokensOut: tokensOut, latencyMs: latencyMs,
+                    requestID: requestID, requests: 1
+                )
+            }
         }
+        _ = dirty.withLock { $0.insert(key) }
     }
 
     public func flush() async {
-        let batch = pending.withLock { pending in
-            defer { pending.removeAll(keepingCapacity: true) }
-            return pending
+        let keys = dirty.withLock { keys in
+            defer { keys.removeAll() }
+            return keys
         }
-        guard !batch.isEmpty else { return }
+        guard !keys.isEmpty else { return }
+        let currentMinute = store.clock.wallMilliseconds() / 60_000 * 60_000
+        let rows: [UsageRecord] = buckets.withLock { buckets in
+            let rows = keys.compactMap { buckets[$0] }
+            // Past minutes are complete once written: let them go.
+            for key in keys where key.minute < currentMinute - 60_000 { buckets.removeValue(forKey: key) }
+            return rows
+        }
         do {
-            try await store.write { writer in for entry in batch { try writer.put(entry) } }
+            try await store.write { writer in for row in rows { try writer.put(row) } }
         } catch {
-            logger.error("usage ledger flush failed; \(batch.count) entries lost: \(error)")
+            dirty.withLock { $0.formUnion(keys) }
+            logger.error("usage ledger flush failed, retrying: \(error)")
         }
     }
 

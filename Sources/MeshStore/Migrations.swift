@@ -204,6 +204,11 @@ enum Migrations {
             // Requests per minute an agent may make through any one router; null: unlimited.
             try db.execute(sql: "ALTER TABLE agent ADD COLUMN rpm INTEGER")
         }
+        migrator.registerMigration("v3: usage aggregated per minute") { db in
+            // A usage row now sums the requests of one agent, model, route and status within a
+            // minute: the ledger stays bounded however busy the router is.
+            try db.execute(sql: "ALTER TABLE usage ADD COLUMN requests INTEGER NOT NULL DEFAULT 1")
+        }
         return migrator
     }
 }

@@ -108,7 +108,7 @@ public struct TableSchema: Sendable {
             .usage, "usage", key: ["node_id", "id"],
             values: [
                 "ts", "agent", "model", "route", "status", "tokens_in", "tokens_out", "cost_usd", "latency_ms",
-                "request_id",
+                "request_id", "requests",
             ],
             owner: "node_id"
         ),

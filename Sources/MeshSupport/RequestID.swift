@@ -21,7 +21,8 @@ public struct RequestIDMiddleware: RouterMiddleware {
         } else {
             context.requestID = RequestIDMiddleware.generate()
         }
-        context.logger[metadataKey: "request_id"] = .string(context.requestID)
+        // The id is not put in the logger's metadata: that copies it for every request; the
+        // few log lines about a request name it themselves.
         var response: Response
         // Ollama's API answers errors in Ollama's shape, everything else in OpenAI's.
         let ollama = request.uri.path.hasPrefix("/api/")

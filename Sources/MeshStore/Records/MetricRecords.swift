@@ -62,8 +62,9 @@ public struct MetricRollup: ReplicatedRecord, Equatable {
     }
 }
 
-/// One metered request in the usage ledger, recorded by the node that served or routed it.
-/// Owned and append-only; budgets sum it across the mesh.
+/// Usage in the ledger: the requests of one agent to one model by one route with one status
+/// within one minute, summed, recorded by the node that routed them. Owned; budgets sum it
+/// across the mesh. One row per key and minute keeps the table bounded under any load.
 public struct UsageRecord: ReplicatedRecord, Equatable {
     public static let replicatedTable = ReplicatedTable.usage
 
@@ -80,15 +81,21 @@ public struct UsageRecord: ReplicatedRecord, Equatable {
     public var tokensIn: Int64
     public var tokensOut: Int64
     public var costUSD: Double
+    /// Summed over the requests.
     public var latencyMs: Double
+    /// The last request's id (for tracing a sample back to the logs).
     public var requestID: String
+    /// How many requests the row sums.
+    public var requests: Int64
     public var origin: String = ""
     public var hlc: HLCTimestamp = .zero
 
     public init(
         nodeID: String, id: String, ts: Int64, agent: String, model: String, route: String, status: Int,
-        tokensIn: Int64 = 0, tokensOut: Int64 = 0, costUSD: Double = 0, latencyMs: Double = 0, requestID: String = ""
+        tokensIn: Int64 = 0, tokensOut: Int64 = 0, costUSD: Double = 0, latencyMs: Double = 0, requestID: String = "",
+        requests: Int64 = 1
     ) {
+        self.requests = requests
         self.nodeID = nodeID
         self.id = id
         self.ts = ts
@@ -105,6 +112,6 @@ public struct UsageRecord: ReplicatedRecord, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case nodeID = "node_id", id, ts, agent, model, route, status, tokensIn = "tokens_in", tokensOut = "tokens_out"
-        case costUSD = "cost_usd", latencyMs = "latency_ms", requestID = "request_id", origin, hlc
+        case costUSD = "cost_usd", latencyMs = "latency_ms", requestID = "request_id", requests, origin, hlc
     }
 }

@@ -1,0 +1,184 @@
+"""Router benchmark driver (run by scripts/bench-router). One run, one fast mock upstream on
+loopback, the same requests through three paths:
+
+  direct    wrk -> mock upstream
+  router    wrk -> node-guardian's router -> mock upstream (an authenticated agent, a Swapper model)
+  litellm   wrk -> LiteLLM proxy 1.106.2 -> mock upstream (master key)
+
+Prints req/s and p50/p99 latency at concurrency 1 and 10, the router's added latency and
+throughput ratios, and the streaming time-to-first-byte overhead.
+"""
+import json, os, re, signal, socket, statistics, subprocess, sys, tempfile, time, urllib.request
+
+BIN, LITELLM = sys.argv[1], sys.argv[2]
+DURATION = os.environ.get("BENCH_SECONDS", "8")
+ROOT = tempfile.mkdtemp(prefix="dagi-bench-router-")
+KEY = "sk-bench-agent-key"
+procs = []
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(args, log, env=None):
+    p = subprocess.Popen(args, stdout=open(os.path.join(ROOT, log), "wb"), stderr=subprocess.STDOUT, env=env)
+    procs.append(p)
+    return p
+
+
+def wait_http(url, timeout=120, headers=None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            req = urllib.request.Request(url, headers=headers or {})
+            if urllib.request.urlopen(req, timeout=2).status == 200:
+                return
+        except Exception:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("%s never became ready (logs in %s)" % (url, ROOT))
+
+
+BODY = json.dumps({"model": "mock", "messages": [{"role": "user", "content": "Hello there, how are you today?"}], "max_tokens": 16})
+
+
+def wrk(url, connections, auth):
+    script = os.path.join(ROOT, "post.lua")
+    with open(script, "w") as f:
+        f.write('wrk.method = "POST"\nwrk.body = %s\nwrk.headers["Content-Type"] = "application/json"\n' % json.dumps(BODY))
+        if auth:
+            f.write('wrk.headers["Authorization"] = "Bearer %s"\n' % auth)
+    out = subprocess.run(["wrk", "-t1", "-c%d" % connections, "-d%ss" % DURATION, "--latency", "-s", script, url],
+                         capture_output=True, text=True).stdout
+    def ms(label):
+        m = re.search(r"^\s*%s\s+([\d.]+)(us|ms|s)\s*$" % label, out, re.M)
+        if not m:
+            return float("nan")
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = int(non2xx.group(1)) if non2xx else 0
+    return {"rps": rps, "p50": ms("50%"), "p99": ms("99%"), "errors": errors}
+
+
+def first_byte(port, path, auth, n=300):
+    body = json.dumps({"model": "mock", "stream": True, "messages": [{"role": "user", "content": "hi"}]}).encode()
+    head = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n"
+            % (path, len(body), ("Authorization: Bearer %s\r\n" % auth) if auth else "")).encode()
+    times = []
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for i in range(n + 20):
+        t0 = time.perf_counter()
+        sock.sendall(head + body)
+        data = b""
+        while b"data:" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise SystemExit("connection closed")
+            data += chunk
+        t1 = time.perf_counter()
+        while not data.endswith(b"0\r\n\r\n") and b"[DONE]" not in data[-40:]:
+            data += sock.recv(65536)
+        # drain the chunked terminator if it has not arrived yet
+        if not data.endswith(b"0\r\n\r\n"):
+            while not data.endswith(b"0\r\n\r\n"):
+                data += sock.recv(65536)
+        if i >= 20:
+            times.append((t1 - t0) * 1000)
+    sock.close()
+    return statistics.median(times)
+
+
+try:
+    upstream = free_port()
+    start([os.path.join(BIN, "dagi-bench"), "mock-upstream", "--port", str(upstream)], "upstream.log")
+    wait_http("http://127.0.0.1:%d/health" % upstream)
+
+    gport = free_port()
+    config = os.path.join(ROOT, "node.yaml")
+    import hashlib
+    with open(config, "w") as f:
+        f.write("""metrics:
+  interval: 1h
+ollama: null
+agents:
+  - name: bench
+    key_sha256: %s
+swapper:
+  models:
+    mock:
+      cmd: sleep 100000000
+      proxy: http://127.0.0.1:%d
+      check_endpoint: /health
+""" % (hashlib.sha256(KEY.encode()).hexdigest(), upstream))
+    env = dict(os.environ, DAGI_LOG_LEVEL="warning")
+    start([os.path.join(BIN, "node-guardian"), "run", "--config", config, "--data-dir", os.path.join(ROOT, "data"),
+           "--listen", "127.0.0.1:%d" % gport, "--node-id", "bench"], "guardian.log", env)
+    wait_http("http://127.0.0.1:%d/health" % gport)
+
+    lport = free_port()
+    lconfig = os.path.join(ROOT, "litellm.yaml")
+    with open(lconfig, "w") as f:
+        f.write("""model_list:
+  - model_name: mock
+    litellm_params:
+      model: openai/mock
+      api_base: http://127.0.0.1:%d/v1
+      api_key: sk-upstream
+general_settings:
+  master_key: sk-litellm-master
+litellm_settings:
+  drop_params: true
+""" % upstream)
+    lenv = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_MASTER_KEY="sk-litellm-master", LITELLM_LOG="ERROR")
+    start([os.path.join(LITELLM, "litellm"), "--config", lconfig, "--port", str(lport), "--host", "127.0.0.1", "--num_workers", "1"],
+          "litellm.log", lenv)
+    wait_http("http://127.0.0.1:%d/health/liveliness" % lport, timeout=300)
+
+    targets = [
+        ("direct", "http://127.0.0.1:%d/v1/chat/completions" % upstream, None),
+        ("router", "http://127.0.0.1:%d/v1/chat/completions" % gport, KEY),
+        ("litellm", "http://127.0.0.1:%d/v1/chat/completions" % lport, "sk-litellm-master"),
+    ]
+    # Warm every path (the router starts its Swapper model on the first request).
+    for name, url, auth in targets:
+        req = urllib.request.Request(url, data=BODY.encode(), headers=dict({"content-type": "application/json"},
+                                     **({"authorization": "Bearer " + auth} if auth else {})))
+        urllib.request.urlopen(req, timeout=60).read()
+    results = {}
+    for c in (1, 10):
+        for name, url, auth in targets:
+            results[(name, c)] = wrk(url, c, auth)
+    print("%-8s %4s %10s %10s %10s %8s" % ("path", "conc", "req/s", "p50 ms", "p99 ms", "errors"))
+    for c in (1, 10):
+        for name, _, _ in targets:
+            r = results[(name, c)]
+            print("%-8s %4d %10.0f %10.3f %10.3f %8d" % (name, c, r["rps"], r["p50"], r["p99"], r["errors"]))
+    d1, r1, l1 = results[("direct", 1)], results[("router", 1)], results[("litellm", 1)]
+    d10, r10, l10 = results[("direct", 10)], results[("router", 10)], results[("litellm", 10)]
+    added50, added99 = r1["p50"] - d1["p50"], r1["p99"] - d1["p99"]
+    print("router added latency at concurrency 1: p50 %+.3f ms, p99 %+.3f ms (LiteLLM: p50 %+.3f ms)" % (added50, added99, l1["p50"] - d1["p50"]))
+    print("throughput: router/direct %.2f (c=1), %.2f (c=10); router/LiteLLM %.1fx (c=1), %.1fx (c=10)" % (
+        r1["rps"] / d1["rps"], r10["rps"] / d10["rps"], r1["rps"] / l1["rps"], r10["rps"] / l10["rps"]))
+    ttfb_direct = first_byte(upstream, "/v1/chat/completions", None)
+    ttfb_router = first_byte(gport, "/v1/chat/completions", KEY)
+    print("streaming time to first byte: direct %.3f ms, router %.3f ms, overhead %+.3f ms" % (ttfb_direct, ttfb_router, ttfb_router - ttfb_direct))
+    print("targets: added p50 <= 0.2 ms %s; added p99 <= 2 ms %s; throughput >= 0.6x direct %s; >= 10x LiteLLM %s; TTFB overhead <= 1 ms %s" % (
+        "MET" if added50 <= 0.2 else "MISSED", "MET" if added99 <= 2 else "MISSED",
+        "MET" if min(r1["rps"] / d1["rps"], r10["rps"] / d10["rps"]) >= 0.6 else "MISSED",
+        "MET" if min(r1["rps"] / l1["rps"], r10["rps"] / l10["rps"]) >= 10 else "MISSED",
+        "MET" if ttfb_router - ttfb_direct <= 1 else "MISSED"))
+finally:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
