@@ -1,17 +1,18 @@
-/// What the router needs from this node's Swapper, without depending on it: a lease on a
-/// model's running server. The guardian adapts the Swapper to this.
+/// What the router needs from this node's Swapper, without depending on it: leases on its
+/// models' running servers. The guardian adapts the Swapper to this.
 public protocol LocalModelBackend: Sendable {
-    /// Returns the server's base URL once the model is ready (starting it if needed) and the
-    /// closure that ends the lease.
+    /// Returns the server's base URL once the model is ready (starting it if needed).
     func acquire(_ model: String, timeout: Duration) async throws -> LocalLease
+    /// A lease only if the model is loaded and can take the request at once; never waits.
+    func tryAcquireNow(_ model: String) -> LocalLease?
 }
 
 /// A lease on a local model server; call `release` exactly once when the relay ends.
 public struct LocalLease: Sendable {
     public let baseURL: String
-    public let release: @Sendable () async -> Void
+    public let release: @Sendable () -> Void
 
-    public init(baseURL: String, release: @escaping @Sendable () async -> Void) {
+    public init(baseURL: String, release: @escaping @Sendable () -> Void) {
         self.baseURL = baseURL
         self.release = release
     }

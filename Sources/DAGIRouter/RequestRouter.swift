@@ -35,6 +35,7 @@ public final class RequestRouter: Sendable {
     let ledger: UsageLedger
     let agentSeen: @Sendable (String) -> Void
     let logger: Logger
+    let upstreamPool = UpstreamPool()
 
     public init(
         config: RouterConfig, store: MeshStore, catalog: ModelCatalog, local: any LocalModelBackend, http: HTTPClient,
@@ -97,9 +98,15 @@ public final class RequestRouter: Sendable {
 
         let deadline = started + config.requestTimeout.duration
         var failures: [(Candidate, String)] = []
-        for ranked in plan.prefix(config.maxAttempts) {
+        // A fast-path attempt that already failed counts as the first try.
+        if let skip = request.headers[.dagiSkip], let bar = skip.firstIndex(of: "|"),
+           let tried = plan.first(where: { $0.candidate.key == skip[..<bar] })?.candidate
+        {
+            failures.append((tried, String(skip[skip.index(after: bar)...])))
+        }
+        for ranked in plan where !failures.contains(where: { $0.0.key == ranked.candidate.key }) {
             let candidate = ranked.candidate
-            guard ContinuousClock.now < deadline else { break }
+            guard ContinuousClock.now < deadline, failures.count < config.maxAttempts else { break }
             if !failures.isEmpty { metrics.failovers.increment() }
             do {
                 let attempt = try await send(endpoint, request, body: body, fields: fields, stream: stream, to: candidate, caller: caller, deadline: deadline, context: context)
@@ -124,6 +131,11 @@ public final class RequestRouter: Sendable {
         guard let hopVerifier else {
             throw APIError(status: .forbidden, code: "hop_refused", message: "this node has no mesh secret and accepts no forwarded requests")
         }
+        // The fast path verified it already (a signature is good once); it strips this header
+        // from everything clients send.
+        if request.headers[.dagiHopVerified] != nil, let model = request.headers[.dagiModel], !model.isEmpty {
+            return Caller(agent: request.headers[.dagiAgent] ?? "unknown", forcedModel: model)
+        }
         do {
             _ = try hopVerifier.verify(
                 method: request.method.rawValue, path: request.uri.path, body: body.readableBytesView,
@@ -146,7 +158,7 @@ public final class RequestRouter: Sendable {
         let upstream: HTTPRelay.UpstreamResponse
         /// The answer is OpenAI-shaped and the request was Ollama's: translate.
         let translate: Bool
-        let release: (@Sendable () async -> Void)?
+        let release: (@Sendable () -> Void)?
         let sent: ContinuousClock.Instant
     }
 
@@ -160,7 +172,7 @@ public final class RequestRouter: Sendable {
         var url: String
         var outgoing = body
         var extraHeaders: [(String, String)] = [("x-request-id", context.requestID)]
-        var release: (@Sendable () async -> Void)?
+        var release: (@Sendable () -> Void)?
         var translate = false
         switch candidate.place {
         case .swapper:
@@ -192,12 +204,12 @@ public final class RequestRouter: Sendable {
                 body: outgoing, timeout: .nanoseconds(max(1_000_000, Int64(remaining.components.seconds) * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000))
             )
         } catch {
-            await release?()
+            release?()
             throw AttemptFailure(reason: Self.describe(error))
         }
         if upstream.status.code >= 500 || upstream.status == .tooManyRequests {
             let detail = (try? await HTTPRelay.collect(upstream, limit: 64 << 10)).map { Self.errorMessage(in: $0) } ?? ""
-            await release?()
+            release?()
             throw AttemptFailure(reason: "answered \(upstream.status.code)\(detail.isEmpty ? "" : ": \(detail)")")
         }
         return Attempt(candidate: candidate, upstream: upstream, translate: translate, release: release, sent: sent)
@@ -231,31 +243,11 @@ public final class RequestRouter: Sendable {
         let tap = RelayTap()
         let requestID = context.requestID
         let onEnd: @Sendable (Int, (any Error)?) async -> Void = { [self] _, error in
-            await attempt.release?()
-            let latency = ContinuousClock.now - started
-            let firstByte = tap.firstByte.map { $0 - attempt.sent }
-            if error == nil || tap.bytes > 0 {
-                health.succeeded(candidate.key, latency: firstByte ?? latency)
-            } else {
-                health.failed(candidate.key, reason: error.map(Self.describe) ?? "failed")
-            }
-            health.end(candidate.key)
-            let tokens = tap.tokens
-            let status = error == nil ? Int(attempt.upstream.status.code) : 502
-            metrics.finished(
-                model: candidate.model, route: candidate.route, status: status, latency: latency,
-                firstByte: firstByte, tokensIn: tokens.prompt, tokensOut: tokens.completion
+            finish(
+                candidate: candidate, caller: caller, started: started, sent: attempt.sent, tap: tap,
+                status: error == nil ? Int(attempt.upstream.status.code) : 502, error: error, requestID: requestID,
+                release: attempt.release
             )
-            if !caller.isHop {
-                ledger.record(
-                    agent: caller.agent, model: candidate.model, route: candidate.route, status: status, tokensIn: tokens.prompt,
-                    tokensOut: tokens.completion, latencyMs: Double(latency.components.attoseconds) / 1e15 + Double(latency.components.seconds) * 1000,
-                    requestID: requestID
-                )
-            }
-            if let error {
-                logger.warning("relay ended early", metadata: ["request_id": "\(requestID)", "candidate": "\(candidate)", "error": "\(error)"])
-            }
         }
         if attempt.translate, attempt.upstream.status == .ok {
             return translatedResponse(attempt, endpoint: endpoint, stream: stream, headers: headers, tap: tap, started: started, requestID: requestID, onEnd: onEnd)
@@ -351,6 +343,38 @@ public final class RequestRouter: Sendable {
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)
+    }
+
+    /// Everything that happens when a relay ends, on either path: the lease, the health of the
+    /// candidate, metrics, and the usage ledger (for requests that entered the mesh here).
+    func finish(
+        candidate: Candidate, caller: Caller, started: ContinuousClock.Instant, sent: ContinuousClock.Instant, tap: RelayTap,
+        status: Int, error: (any Error)?, requestID: String, release: (@Sendable () -> Void)?
+    ) {
+        release?()
+        let latency = ContinuousClock.now - started
+        let firstByte = tap.firstByte.map { $0 - sent }
+        if error == nil || tap.bytes > 0 {
+            health.succeeded(candidate.key, latency: firstByte ?? latency)
+        } else {
+            health.failed(candidate.key, reason: error.map(Self.describe) ?? "failed")
+        }
+        health.end(candidate.key)
+        let tokens = tap.tokens
+        metrics.finished(
+            model: candidate.model, route: candidate.route, status: status, latency: latency, firstByte: firstByte,
+            tokensIn: tokens.prompt, tokensOut: tokens.completion
+        )
+        if !caller.isHop {
+            ledger.record(
+                agent: caller.agent, model: candidate.model, route: candidate.route, status: status, tokensIn: tokens.prompt,
+                tokensOut: tokens.completion, latencyMs: Double(latency.components.attoseconds) / 1e15 + Double(latency.components.seconds) * 1000,
+                requestID: requestID
+            )
+        }
+        if let error {
+            logger.warning("relay ended early", metadata: ["request_id": "\(requestID)", "candidate": "\(candidate)", "error": "\(error)"])
+        }
     }
 
     // MARK: - Errors

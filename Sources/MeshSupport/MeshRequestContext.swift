@@ -25,16 +25,19 @@ public struct MeshRequestContext: RequestContext {
     public var maxUploadSize: Int { 8 << 20 }
 
     /// Whether the connection comes from this machine's loopback interface.
+    public var isLoopback: Bool { remoteAddress?.isLoopback ?? false }
+}
+
+extension SocketAddress {
+    /// Whether the address is on this machine's loopback interface (or a Unix socket).
     public var isLoopback: Bool {
-        switch remoteAddress {
+        switch self {
         case .v4(let address):
             return address.address.sin_addr.s_addr.bigEndian >> 24 == 127
         case .v6:
-            return remoteAddress?.ipAddress == "::1" || remoteAddress?.ipAddress?.hasPrefix("::ffff:127.") == true
+            return ipAddress == "::1" || ipAddress?.hasPrefix("::ffff:127.") == true
         case .unixDomainSocket:
             return true
-        default:
-            return false
         }
     }
 }

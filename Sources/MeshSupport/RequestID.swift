@@ -1,5 +1,6 @@
 import Hummingbird
 import HTTPTypes
+import Synchronization
 
 extension HTTPField.Name {
     public static let requestID = HTTPField.Name("x-request-id")!
@@ -43,17 +44,24 @@ public struct RequestIDMiddleware: RouterMiddleware {
     }
 
     /// Printable ASCII, no spaces, at most 128 characters.
-    static func isAcceptable(_ id: String) -> Bool {
+    public static func isAcceptable(_ id: String) -> Bool {
         !id.isEmpty && id.utf8.count <= 128 && id.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f }
     }
 
-    /// `req_` and 20 random hex digits.
+    /// `req_` and 20 hex digits: a random per-process prefix and a counter, unique without a
+    /// system call per request.
     public static func generate() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt16
-        return "req_" + hex(high, width: 16) + hex(UInt64(low) >> 0, width: 4)
+        let n = counter.wrappingAdd(1, ordering: .relaxed).newValue
+        return "req_" + prefix + hex(n, width: 8)
     }
+
+    private static let prefix: String = {
+        var generator = SystemRandomNumberGenerator()
+        let random: UInt64 = generator.next()
+        return hex(random & 0xffff_ffff_ffff, width: 12)
+    }()
+
+    private static let counter = Atomic<UInt64>(0)
 
     private static func hex(_ value: UInt64, width: Int) -> String {
         let digits = String(value, radix: 16)

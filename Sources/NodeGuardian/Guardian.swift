@@ -126,6 +126,8 @@ public enum Guardian {
         let listen = config.node.listen
         let app = Application(
             router: router,
+            // HTTP/1 with the router's fast path for inference requests in the pipeline.
+            server: .dagiRouter(requestRouter),
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "dagi-node-guardian"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? listen.port

@@ -7,6 +7,10 @@ struct SwapperBackend: LocalModelBackend {
 
     func acquire(_ model: String, timeout: Duration) async throws -> LocalLease {
         let lease = try await swapper.acquire(model, timeout: timeout)
-        return LocalLease(baseURL: lease.baseURL, release: { await lease.release() })
+        return LocalLease(baseURL: lease.baseURL, release: { lease.releaseNow() })
+    }
+
+    func tryAcquireNow(_ model: String) -> LocalLease? {
+        swapper.tryAcquireNow(model).map { lease in LocalLease(baseURL: lease.baseURL, release: { lease.releaseNow() }) }
     }
 }

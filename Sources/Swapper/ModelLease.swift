@@ -16,17 +16,18 @@ public final class ModelLease: Sendable {
         self.swapper = swapper
     }
 
-    /// Ends the lease; later calls do nothing.
-    public func release() async {
+    /// Ends the lease; later calls do nothing. Never waits: the actor is told only when the
+    /// release can end one of its waits.
+    public func releaseNow() {
         guard released.withLock({ was in defer { was = true }; return !was }) else { return }
-        await swapper.release(model)
+        swapper.releaseLease(model)
     }
+
+    /// Ends the lease; later calls do nothing.
+    public func release() async { releaseNow() }
 
     deinit {
         // A lease dropped without release (a bug, or a cancelled task) must not pin the model.
-        if !released.withLock({ $0 }) {
-            let swapper = self.swapper, model = self.model
-            Task { await swapper.release(model) }
-        }
+        releaseNow()
     }
 }

@@ -18,16 +18,15 @@ final class ModelRuntime {
     /// The process of the current start or run (set before it is ready).
     var process: ChildProcess?
     var port: Int?
-    /// Requests being served now.
-    var inflight = 0
+    /// Requests being served now and last use live in the ``ModelGate``, where leases are
+    /// taken without the actor.
+    let gate: ModelGate
     /// Tickets of requests waiting for this model; lower tickets arrived earlier.
     var waiting: Set<Int> = []
     var nextTicket = 0
     /// While set, requests with a ticket at or above it wait: the model is being evicted after
     /// serving what was already queued.
     var drainTicket: Int?
-    var lastUsed = ContinuousClock.now
-    var lastUsedWall: Int64?
     var lastUsedRecorded: Int64?
     var starts = 0
     var lastError: String?
@@ -35,7 +34,14 @@ final class ModelRuntime {
     var measuredBytes: Int64?
     var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
 
-    init(config: SwapperModelConfig) { self.config = config }
+    init(config: SwapperModelConfig, gate: ModelGate) {
+        self.config = config
+        self.gate = gate
+    }
+
+    var inflight: Int { gate.inflight(name) }
+    var lastUsed: ContinuousClock.Instant { gate.lastUsed(name) }
+    var lastUsedWall: Int64? { gate.lastUsedWall(name) }
 
     var isLoadedOrStarting: Bool {
         switch phase {

@@ -25,6 +25,7 @@ public actor Swapper {
     let logger: Logger
     let metrics: SwapperMetrics
     private var runtimes: [String: ModelRuntime] = [:]
+    let gate: ModelGate
     private let swapLock = AsyncLock()
     private var nextPort: Int
     private var shuttingDown = false
@@ -38,7 +39,9 @@ public actor Swapper {
         self.logger = logger
         self.metrics = SwapperMetrics(registry: registry)
         self.nextPort = config.startPort
-        for (name, model) in config.models { runtimes[name] = ModelRuntime(config: model) }
+        let gate = ModelGate(models: config.models.mapValues { $0.concurrency })
+        self.gate = gate
+        for (name, model) in config.models { runtimes[name] = ModelRuntime(config: model, gate: gate) }
     }
 
     /// The configured models' names.
@@ -69,14 +72,11 @@ public actor Swapper {
             try Task.checkCancellation()
             guard !shuttingDown else { throw SwapperError.shuttingDown }
             switch runtime.phase {
-            case .ready(_, _, let baseURL) where runtime.admits(ticket):
-                if let limit = runtime.config.concurrency, runtime.inflight >= limit {
+            case .ready where runtime.admits(ticket):
+                guard let baseURL = gate.acquireQueued(name, wall: store.clock.wallMilliseconds()) else {
                     try await waitForChange(runtime, until: deadline, what: "a free slot")
                     continue
                 }
-                runtime.inflight += 1
-                runtime.lastUsed = .now
-                runtime.lastUsedWall = store.clock.wallMilliseconds()
                 return ModelLease(model: name, baseURL: baseURL, swapper: self)
             case .ready:
                 try await waitForChange(runtime, until: deadline, what: "the swap")
@@ -91,12 +91,21 @@ public actor Swapper {
         }
     }
 
-    func release(_ name: String) {
-        guard let runtime = runtimes[name] else { return }
-        runtime.inflight = max(0, runtime.inflight - 1)
-        runtime.lastUsed = .now
-        runtime.lastUsedWall = store.clock.wallMilliseconds()
-        notify(runtime)
+    /// A lease on a loaded model taken without waiting (and without the actor), or nil when
+    /// the model is not ready, is draining, or is at its concurrency limit: then ``acquire(_:timeout:)``.
+    public nonisolated func tryAcquireNow(_ requested: String) -> ModelLease? {
+        guard let name = resolve(requested), let baseURL = gate.tryAcquire(name, wall: store.clock.wallMilliseconds()) else { return nil }
+        return ModelLease(model: name, baseURL: baseURL, swapper: self)
+    }
+
+    nonisolated func releaseLease(_ name: String) {
+        if gate.release(name, wall: store.clock.wallMilliseconds()) {
+            Task { await self.released(name) }
+        }
+    }
+
+    private func released(_ name: String) {
+        if let runtime = runtimes[name] { notify(runtime) }
     }
 
     // MARK: - Starting
@@ -126,6 +135,7 @@ public actor Swapper {
             throw SwapperError.startFailed(runtime.name, reason: reason, output: child.output.tail(30))
         }
         runtime.phase = .ready(child, port: runtime.port ?? 0, baseURL: baseURL)
+        gate.open(runtime.name, baseURL: baseURL)
         runtime.starts += 1
         runtime.lastError = nil
         runtime.measuredBytes = child.residentBytes ?? runtime.measuredBytes
@@ -246,8 +256,10 @@ public actor Swapper {
         if case .starting(let task) = victim.phase { _ = try? await task.value }
         guard case .ready = victim.phase else { return }
         victim.drainTicket = victim.nextTicket
+        gate.setAdmitting(victim.name, false)
         defer {
             victim.drainTicket = nil
+            if case .ready = victim.phase { gate.setAdmitting(victim.name, true) }
             notify(victim)
         }
         let deadline = ContinuousClock.now + config.swapTimeout.duration
@@ -276,6 +288,7 @@ public actor Swapper {
             await stop(runtime, reason: reason)
         case .ready(let child, _, _):
             let grace = config.stopTimeout.duration
+            gate.close(runtime.name)
             let task = Task { await child.terminate(grace: grace) }
             runtime.phase = .stopping(task)
             await task.value
@@ -292,6 +305,7 @@ public actor Swapper {
     /// request starts it again.
     private func exited(_ name: String, status: Int32) async {
         guard let runtime = runtimes[name], case .ready(let child, _, _) = runtime.phase, child.hasExited else { return }
+        gate.close(name)
         runtime.phase = .available
         runtime.process = nil
         runtime.lastError = "the process \(ChildProcess.describe(status))"

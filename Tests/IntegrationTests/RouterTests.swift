@@ -303,3 +303,83 @@ import Testing
         }
     }
 }
+
+/// The fast path (NIO-level relay of hot requests) behaves like the regular path.
+@Suite(.serialized) struct RouterFastPathTests {
+    @Test func keepsPipelinedAnswersInOrderAndFreesLeases() async throws {
+        let root = TemporaryDirectory()
+        let script = RealModels.repository + "/scripts/fixtures/mock_upstream.py"
+        let swapper = """
+            swapper:
+              start_port: \(20000 + Int.random(in: 0..<20000))
+              models:
+                mock-ok:
+                  cmd: python3 \(script) --port ${PORT} --mode ok --name mock-ok
+            """
+        let node = try RouterTests.node(root, swapper: swapper)
+        try await withGuardians([node]) {
+            try await node.start()
+            // Load the model (the regular path starts it); later requests take the fast path.
+            #expect(try await RouterTests.chat(node, "mock-ok").status == 200)
+
+            // Three requests in one write on one connection: fast, regular, fast.
+            let chat = #"{"model":"mock-ok","messages":[{"role":"user","content":"hi"}]}"#
+            let post = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(RouterTests.key)\r\nContent-Type: application/json\r\nContent-Length: \(chat.utf8.count)\r\n\r\n\(chat)"
+            let pipelined = post + "GET /health HTTP/1.1\r\nHost: x\r\n\r\n" + post
+            let answer = try RawHTTP.exchange(port: node.port, send: pipelined, until: { text in
+                text.components(separatedBy: "HTTP/1.1 200").count == 4 && text.hasSuffix("}") && text.contains("\"status\"")
+            })
+            // Bodies have no trailing newline, so a status line may follow one directly.
+            #expect(answer.components(separatedBy: "HTTP/1.1 ").count == 4, "\(answer)")
+            #expect(answer.components(separatedBy: "HTTP/1.1 200 OK\r\n").count == 4, "\(answer)")
+            let first = try #require(answer.range(of: "Hello from mock-ok!"))
+            let health = try #require(answer.range(of: "\"status\":\"ok\""))
+            let last = try #require(answer.range(of: "Hello from mock-ok!", options: .backwards))
+            #expect(first.lowerBound < health.lowerBound && health.lowerBound < last.lowerBound)
+            #expect(answer.lowercased().contains("x-dagi-route: local"))
+
+            // A client that goes away mid-stream: the relay stops and the lease is freed.
+            let stream = #"{"model":"mock-ok","stream":true,"messages":[{"role":"user","content":"hi"}]}"#
+            let request = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(RouterTests.key)\r\nContent-Type: application/json\r\nContent-Length: \(stream.utf8.count)\r\n\r\n\(stream)"
+            _ = try RawHTTP.exchange(port: node.port, send: request, until: { $0.contains("Hello") })
+            try await poll(timeout: .seconds(5), "the lease to be released") {
+                let running = try await HTTP.get(node.baseURL + "/swapper/running").json()
+                let model = running["models"]?.arrayValue?.first { $0["model"] == "mock-ok" }
+                return model?["inflight"] == 0
+            }
+            #expect(try await RouterTests.chat(node, "mock-ok").status == 200)
+        }
+    }
+}
+
+/// Plain TCP for what HTTP clients will not do (pipelining, hanging up mid-answer).
+enum RawHTTP {
+    /// Writes `send`, reads until `until` holds (or 10 s pass), then closes; returns what came.
+    static func exchange(port: Int, send: String, until: (String) -> Bool) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw TestFailure("connect failed") }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let bytes = Array(send.utf8)
+        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            received += buffer[0..<count]
+            if until(String(decoding: received, as: UTF8.self)) { break }
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+}
