@@ -8,38 +8,18 @@ loopback, the same requests through three paths:
 Prints req/s and p50/p99 latency at concurrency 1 and 10, the router's added latency and
 throughput ratios, and the streaming time-to-first-byte overhead.
 """
-import json, os, re, signal, socket, statistics, subprocess, sys, tempfile, time, urllib.request
+import json, os, re, socket, statistics, subprocess, sys, tempfile, time, urllib.request
+
+from benchlib import Processes, free_port, wait_http
 
 BIN, LITELLM = sys.argv[1], sys.argv[2]
 DURATION = os.environ.get("BENCH_SECONDS", "8")
 ROOT = tempfile.mkdtemp(prefix="dagi-bench-router-")
 KEY = "sk-bench-agent-key"
-procs = []
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(args, log, env=None):
-    p = subprocess.Popen(args, stdout=open(os.path.join(ROOT, log), "wb"), stderr=subprocess.STDOUT, env=env)
-    procs.append(p)
-    return p
-
-
-def wait_http(url, timeout=120, headers=None):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            req = urllib.request.Request(url, headers=headers or {})
-            if urllib.request.urlopen(req, timeout=2).status == 200:
-                return
-        except Exception:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("%s never became ready (logs in %s)" % (url, ROOT))
+processes = Processes(ROOT)
+start = processes.start
 
 
 BODY = json.dumps({"model": "mock", "messages": [{"role": "user", "content": "Hello there, how are you today?"}], "max_tokens": 16})
@@ -65,31 +45,50 @@ def wrk(url, connections, auth):
     return {"rps": rps, "p50": ms("50%"), "p99": ms("99%"), "errors": errors}
 
 
+def read_response(sock, first_event_at=None):
+    """Reads one HTTP/1.1 response (content-length or chunked); returns when its first SSE
+    event arrived (perf_counter) and the raw bytes."""
+    data = b""
+    first = None
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    headers = head.decode("latin-1").lower()
+    if b"data:" in body:
+        first = time.perf_counter()
+    m = re.search(r"content-length:\s*(\d+)", headers)
+    if m:
+        length = int(m.group(1))
+        while len(body) < length:
+            body += sock.recv(65536)
+            if first is None and b"data:" in body:
+                first = time.perf_counter()
+    else:
+        while not body.endswith(b"0\r\n\r\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise SystemExit("connection closed mid-response")
+            body += chunk
+            if first is None and b"data:" in body:
+                first = time.perf_counter()
+    return first
+
+
 def first_byte(port, path, auth, n=300):
-    body = json.dumps({"model": "mock", "stream": True, "messages": [{"role": "user", "content": "hi"}]}).encode()
+    """Median time from sending a streaming request to its first SSE event, on one connection."""
+    body = json.dumps({"model": "mock", "stream": True, "messages": [{"role": "user", "content": "hi"}]}, separators=(",", ":")).encode()
     head = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n"
             % (path, len(body), ("Authorization: Bearer %s\r\n" % auth) if auth else "")).encode()
     times = []
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.settimeout(10)
     for i in range(n + 20):
         t0 = time.perf_counter()
         sock.sendall(head + body)
-        data = b""
-        while b"data:" not in data:
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise SystemExit("connection closed")
-            data += chunk
-        t1 = time.perf_counter()
-        while not data.endswith(b"0\r\n\r\n") and b"[DONE]" not in data[-40:]:
-            data += sock.recv(65536)
-        # drain the chunked terminator if it has not arrived yet
-        if not data.endswith(b"0\r\n\r\n"):
-            while not data.endswith(b"0\r\n\r\n"):
-                data += sock.recv(65536)
+        first = read_response(sock)
         if i >= 20:
-            times.append((t1 - t0) * 1000)
+            times.append((first - t0) * 1000)
     sock.close()
     return statistics.median(times)
 
@@ -174,11 +173,4 @@ litellm_settings:
         "MET" if min(r1["rps"] / l1["rps"], r10["rps"] / l10["rps"]) >= 10 else "MISSED",
         "MET" if ttfb_router - ttfb_direct <= 1 else "MISSED"))
 finally:
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
+    processes.stop_all()

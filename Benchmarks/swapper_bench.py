@@ -6,35 +6,16 @@
   2. Proxy overhead on a warm model: the same one-token completion sent straight to a
      llama-server vs. through the Swapper's proxy.
 """
-import http.client, json, os, signal, socket, statistics, subprocess, sys, tempfile, time, urllib.request
+import http.client, json, os, statistics, sys, tempfile, time
+
+from benchlib import Processes, free_port, wait_http
 
 BIN, LLAMA, SMOL, GEMMA = sys.argv[1:5]
 ROOT = tempfile.mkdtemp(prefix="dagi-bench-swapper-")
-procs = []
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url, timeout=120):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url, timeout=2).status == 200:
-                return
-        except Exception:
-            pass
-        time.sleep(0.05)
-    raise SystemExit("%s never became ready" % url)
-
-
-def start(args, log):
-    p = subprocess.Popen(args, stdout=open(os.path.join(ROOT, log), "wb"), stderr=subprocess.STDOUT)
-    procs.append(p)
-    return p
+processes = Processes(ROOT)
+start = processes.start
 
 
 def request(port, path, body, stream=False):
@@ -59,12 +40,12 @@ def request(port, path, body, stream=False):
     return first, total
 
 
-def first_token(port, model):
+def first_token(port, model, prefix=""):
     """Seconds until the first streamed content chunk."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
     body = {"model": model, "stream": True, "max_tokens": 4, "messages": [{"role": "user", "content": "Say hi."}]}
     t0 = time.perf_counter()
-    conn.request("POST", "/v1/chat/completions", body=json.dumps(body), headers={"content-type": "application/json"})
+    conn.request("POST", prefix + "/v1/chat/completions", body=json.dumps(body), headers={"content-type": "application/json"})
     resp = conn.getresponse()
     if resp.status != 200:
         raise SystemExit("HTTP %d from %d for %s: %s" % (resp.status, port, model, resp.read()[:300]))
@@ -81,11 +62,11 @@ def first_token(port, model):
     return seen if seen is not None else time.perf_counter() - t0
 
 
-def swaps(port, names, rounds):
-    first_token(port, names[0])
+def swaps(port, names, rounds, prefix=""):
+    first_token(port, names[0], prefix)
     times = []
     for i in range(rounds):
-        times.append(first_token(port, names[(i + 1) % 2]))
+        times.append(first_token(port, names[(i + 1) % 2], prefix))
     return times
 
 
@@ -96,6 +77,9 @@ try:
     with open(config, "w") as f:
         f.write("""metrics:
   interval: 1h
+ollama: null
+router:
+  open_localhost: true
 swapper:
   start_port: %d
   models:
@@ -111,7 +95,7 @@ swapper:
     start([os.path.join(BIN, "node-guardian"), "run", "--config", config, "--data-dir", os.path.join(ROOT, "data"),
            "--listen", "127.0.0.1:%d" % gport, "--node-id", "bench"], "guardian.log")
     wait_http("http://127.0.0.1:%d/health" % gport)
-    ours = swaps(gport, ["smollm2", "gemma"], 6)
+    ours = swaps(gport, ["smollm2", "gemma"], 6, prefix="/swapper")
 
     # llama-server's router mode, same models, same flags.
     models_dir = os.path.join(ROOT, "models")
@@ -136,27 +120,22 @@ swapper:
     start([LLAMA, "-m", SMOL, "--port", str(dport), "--host", "127.0.0.1", "-t", "1", "-c", "1024"], "direct.log")
     wait_http("http://127.0.0.1:%d/health" % dport)
     body = {"model": "smollm2", "max_tokens": 1, "temperature": 0, "messages": [{"role": "user", "content": "Hi"}]}
-    first_token(gport, "smollm2")
-    direct, proxied = [], []
+    first_token(gport, "smollm2", "/swapper")
+    direct, proxied, routed = [], [], []
     for _ in range(5):
         request(dport, "/v1/chat/completions", body)
+        request(gport, "/swapper/v1/chat/completions", body)
         request(gport, "/v1/chat/completions", body)
     for _ in range(60):
         direct.append(request(dport, "/v1/chat/completions", body)[1])
-        proxied.append(request(gport, "/v1/chat/completions", body)[1])
-    d50, p50 = statistics.median(direct), statistics.median(proxied)
-    d90 = sorted(direct)[int(len(direct) * 0.9)]
-    p90 = sorted(proxied)[int(len(proxied) * 0.9)]
-    print("warm one-token completion, 60 requests each:")
-    print("  direct to llama-server:     p50 %.2f ms  p90 %.2f ms" % (d50 * 1000, d90 * 1000))
-    print("  through the Swapper proxy:  p50 %.2f ms  p90 %.2f ms" % (p50 * 1000, p90 * 1000))
-    print("  added by the proxy:         p50 %+.2f ms (%.1f%% of the direct time)" % ((p50 - d50) * 1000, (p50 - d50) / d50 * 100))
+        proxied.append(request(gport, "/swapper/v1/chat/completions", body)[1])
+        routed.append(request(gport, "/v1/chat/completions", body)[1])
+    d50 = statistics.median(direct)
+    print("warm one-token completion, 60 requests each, interleaved:")
+    print("  direct to llama-server:          p50 %.2f ms  p90 %.2f ms" % (d50 * 1000, sorted(direct)[54] * 1000))
+    for label, times in [("through the Swapper proxy", proxied), ("through the router (fast path)", routed)]:
+        p50 = statistics.median(times)
+        print("  %-32s p50 %.2f ms  p90 %.2f ms  added p50 %+.2f ms (%.1f%% of direct)" % (
+            label + ":", p50 * 1000, sorted(times)[54] * 1000, (p50 - d50) * 1000, (p50 - d50) / d50 * 100))
 finally:
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
+    processes.stop_all()

@@ -8,18 +8,16 @@ Prints, each against a baseline measured in the same run:
   - time for 3 and for 5 nodes to converge after one write (baseline: one HTTP round trip);
   - time to converge after a partition heals.
 """
-import json, os, signal, socket, sqlite3, statistics, subprocess, sys, tempfile, time, urllib.request, zlib
+import json, os, signal, sqlite3, statistics, subprocess, sys, tempfile, time, urllib.request, zlib
+
+from benchlib import Processes, free_port, wait_http
 
 BIN = sys.argv[1]
 SECRET = "bench-mesh-secret-0123456789"
 ROOT = tempfile.mkdtemp(prefix="dagi-bench-sync-")
-procs = []
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+processes = Processes(ROOT)
 
 
 class Node:
@@ -44,19 +42,9 @@ class Node:
     def start(self):
         env = dict(os.environ, DAGI_MESH_SECRET=SECRET, DAGI_LOG_LEVEL="warning")
         env.pop("DAGI_HOME", None)
-        log = open(os.path.join(ROOT, self.id + ".log"), "ab")
-        self.proc = subprocess.Popen([os.path.join(BIN, "node-guardian"), "run", "--config", self.config, "--node-id", self.id,
-                                      "--data-dir", self.data, "--listen", "127.0.0.1:%d" % self.port],
-                                     env=env, stdout=log, stderr=log)
-        procs.append(self.proc)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(self.url + "/health", timeout=1).read()
-                return
-            except Exception:
-                time.sleep(0.02)
-        raise SystemExit("node %s did not start" % self.id)
+        self.proc = processes.start([os.path.join(BIN, "node-guardian"), "run", "--config", self.config, "--node-id", self.id,
+                                     "--data-dir", self.data, "--listen", "127.0.0.1:%d" % self.port], self.id + ".log", env)
+        wait_http(self.url + "/health", timeout=30)
 
     def query(self, sql, *args):
         con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=5)
@@ -92,20 +80,7 @@ def wait(condition, timeout=60, step=0.002):
     raise SystemExit("timed out")
 
 
-def stop_all():
-    for p in procs:
-        if p.poll() is None:
-            try:
-                os.kill(p.pid, signal.SIGCONT)
-            except OSError:
-                pass
-            p.terminate()
-    for p in procs:
-        try:
-            p.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            p.kill()
-    procs.clear()
+stop_all = processes.stop_all
 
 
 def catch_up(changes=100_000):

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -27,9 +28,8 @@ struct MockUpstream: AsyncParsableCommand {
             router.post(RouterPath(path)) { request, _ -> Response in
                 var request = request
                 let body = try await request.collectBody(upTo: 1 << 20)
-                let streaming = body.readableBytesView.withContiguousStorageIfAvailable { bytes in
-                    String(decoding: bytes, as: UTF8.self).contains("\"stream\":true")
-                } ?? false
+                let text = String(buffer: body).replacingOccurrences(of: " ", with: "")
+                let streaming = text.contains("\"stream\":true")
                 if streaming {
                     return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: .init(byteBuffer: sse))
                 }

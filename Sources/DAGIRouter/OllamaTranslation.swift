@@ -158,9 +158,17 @@ final class OllamaStreamTranslator: @unchecked Sendable {
         self.started = started
     }
 
+    /// One server-sent event may not exceed this; a stream that never ends its events is cut.
+    static let maxEvent = 1 << 20
+
+    struct OversizedEvent: Error, CustomStringConvertible {
+        var description: String { "an event of the model server's stream exceeds \(OllamaStreamTranslator.maxEvent) bytes" }
+    }
+
     /// Feeds upstream bytes; returns the NDJSON lines they complete.
-    func feed(_ buffer: ByteBuffer) -> ByteBuffer {
+    func feed(_ buffer: ByteBuffer) throws -> ByteBuffer {
         pending.append(contentsOf: buffer.readableBytesView)
+        if pending.count > Self.maxEvent, eventEnd() == nil { throw OversizedEvent() }
         var out = ByteBuffer()
         while let end = eventEnd() {
             let event = pending[..<end.start]
@@ -182,7 +190,7 @@ final class OllamaStreamTranslator: @unchecked Sendable {
     /// Called when the upstream ends; closes the stream if [DONE] never came.
     func finish() -> ByteBuffer {
         var out = ByteBuffer()
-        if !pending.isEmpty { out.writeImmutableBuffer(feed(ByteBuffer(bytes: [0x0a, 0x0a]))) }
+        if !pending.isEmpty, let rest = try? feed(ByteBuffer(bytes: [0x0a, 0x0a])) { out.writeImmutableBuffer(rest) }
         if !finished { out.writeBytes(finalLine()) }
         return out
     }

@@ -85,7 +85,8 @@ public final class RequestRouter: Sendable {
             throw APIError.missingField(endpoint.requiredField)
         }
         let stream = endpoint.canStream && (fields.stream ?? endpoint.streamsByDefault)
-        if !caller.isHop {
+        // A request handed over by a failed fast-path attempt was already admitted and counted.
+        if !caller.isHop, request.headers[.dagiSkip] == nil {
             try limiter.admit(caller.agent, rpm: catalog.current.agents[caller.agent]?.rpm)
             agentSeen(caller.agent)
         }
@@ -309,7 +310,7 @@ public final class RequestRouter: Sendable {
                 do {
                     for try await chunk in upstream.body {
                         tap.observe(chunk)
-                        let lines = translator.feed(chunk)
+                        let lines = try translator.feed(chunk)
                         if lines.readableBytes > 0 { try await writer.write(lines) }
                     }
                     try await writer.write(translator.finish())

@@ -52,10 +52,11 @@ struct SyncServer: Sendable {
                 header: { name in request.headers[HTTPField.Name(name)!] }, now: store.clock.wallMilliseconds()
             )
             return (node, body)
-        } catch let failure as SignatureFailure {
+        } catch {
+            // `verify` throws only SignatureFailure (typed throws).
             metrics.refused.increment()
-            logger.warning("refused sync request: \(failure.rawValue)", metadata: ["path": "\(request.uri.path)"])
-            throw APIError(status: .unauthorized, code: "invalid_signature", message: failure.rawValue)
+            logger.warning("refused sync request: \(error.rawValue)", metadata: ["path": "\(request.uri.path)"])
+            throw APIError(status: .unauthorized, code: "invalid_signature", message: error.rawValue)
         }
     }
 

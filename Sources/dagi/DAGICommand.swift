@@ -43,13 +43,9 @@ struct Status: AsyncParsableCommand {
         let store = try store.openStore()
         let report = StatusReport(try store.stateNow(), now: HybridLogicalClock.systemMilliseconds())
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            FileHandle.standardOutput.write(try encoder.encode(report))
-            FileHandle.standardOutput.write(Data("\n".utf8))
+            try Output.printJSON(report)
         } else {
-            let color = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-            print(StatusRenderer.render(report, color: color))
+            print(StatusRenderer.render(report, color: Output.useColor))
         }
     }
 }

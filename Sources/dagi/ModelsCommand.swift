@@ -14,12 +14,9 @@ struct Models: AsyncParsableCommand {
         let store = try store.openStore()
         let report = StatusReport(try store.stateNow(), now: HybridLogicalClock.systemMilliseconds())
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            FileHandle.standardOutput.write(try encoder.encode(["models": report.models]))
-            FileHandle.standardOutput.write(Data("\n".utf8))
+            try Output.printJSON(["models": report.models])
         } else {
-            print(StatusRenderer.renderModels(report, color: isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil))
+            print(StatusRenderer.renderModels(report, color: Output.useColor))
         }
     }
 }

@@ -20,12 +20,9 @@ struct Peers: AsyncParsableCommand {
             let store = try store.openStore()
             let report = PeersReport(try await store.peers(), now: HybridLogicalClock.systemMilliseconds())
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                FileHandle.standardOutput.write(try encoder.encode(report))
-                FileHandle.standardOutput.write(Data("\n".utf8))
+                try Output.printJSON(report)
             } else {
-                print(PeersReport.render(report, color: isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil))
+                print(PeersReport.render(report, color: Output.useColor))
             }
         }
     }

@@ -323,8 +323,7 @@ import Testing
             #expect(try await RouterTests.chat(node, "mock-ok").status == 200)
 
             // Three requests in one write on one connection: fast, regular, fast.
-            let chat = #"{"model":"mock-ok","messages":[{"role":"user","content":"hi"}]}"#
-            let post = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(RouterTests.key)\r\nContent-Type: application/json\r\nContent-Length: \(chat.utf8.count)\r\n\r\n\(chat)"
+            let post = RawHTTP.post("/v1/chat/completions", #"{"model":"mock-ok","messages":[{"role":"user","content":"hi"}]}"#)
             let pipelined = post + "GET /health HTTP/1.1\r\nHost: x\r\n\r\n" + post
             let answer = try RawHTTP.exchange(port: node.port, send: pipelined, until: { text in
                 text.components(separatedBy: "HTTP/1.1 200").count == 4 && text.hasSuffix("}") && text.contains("\"status\"")
@@ -339,8 +338,7 @@ import Testing
             #expect(answer.lowercased().contains("x-dagi-route: local"))
 
             // A client that goes away mid-stream: the relay stops and the lease is freed.
-            let stream = #"{"model":"mock-ok","stream":true,"messages":[{"role":"user","content":"hi"}]}"#
-            let request = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(RouterTests.key)\r\nContent-Type: application/json\r\nContent-Length: \(stream.utf8.count)\r\n\r\n\(stream)"
+            let request = RawHTTP.post("/v1/chat/completions", #"{"model":"mock-ok","stream":true,"messages":[{"role":"user","content":"hi"}]}"#)
             _ = try RawHTTP.exchange(port: node.port, send: request, until: { $0.contains("Hello") })
             try await poll(timeout: .seconds(5), "the lease to be released") {
                 let running = try await HTTP.get(node.baseURL + "/swapper/running").json()
@@ -354,6 +352,12 @@ import Testing
 
 /// Plain TCP for what HTTP clients will not do (pipelining, hanging up mid-answer).
 enum RawHTTP {
+    /// An authenticated JSON POST, as bytes on the wire.
+    static func post(_ path: String, _ json: String) -> String {
+        "POST \(path) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(RouterTests.key)\r\nContent-Type: application/json\r\n"
+            + "Content-Length: \(json.utf8.count)\r\n\r\n\(json)"
+    }
+
     /// Writes `send`, reads until `until` holds (or 10 s pass), then closes; returns what came.
     static func exchange(port: Int, send: String, until: (String) -> Bool) throws -> String {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -1,0 +1,17 @@
+import Foundation
+
+/// How `dagi` prints: JSON for machines, tables for people, colour only on a terminal.
+enum Output {
+    /// Pretty, sorted JSON on stdout.
+    static func printJSON<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        FileHandle.standardOutput.write(try encoder.encode(value))
+        FileHandle.standardOutput.write(Data("\n".utf8))
+    }
+
+    /// Colour when stdout is a terminal and `NO_COLOR` is not set.
+    static var useColor: Bool {
+        isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    }
+}
