@@ -50,7 +50,7 @@ public struct OllamaModelSource: Sendable {
             }
             return true
         } catch {
-            logger.warning("Ollama at \(client.baseURL) unreachable: \(error)")
+            logger.debug("Ollama at \(client.baseURL) unreachable: \(error)")
             do {
                 let existing = try await store.models(nodeID: node).filter { $0.source == .ollama && $0.reachable }
                 guard !existing.isEmpty else { return false }
