@@ -38,6 +38,14 @@ enum OllamaTranslation {
                 "repeat_penalty": "repeat_penalty", "min_p": "min_p",
             ]
             for (ollama, openAI) in mapping { if let value = options[ollama] { request[openAI] = value } }
+            // Options Ollama does not define pass through: llama.cpp reads extras such as ignore_eos.
+            let known: Set<String> = [
+                "num_ctx", "num_batch", "num_gpu", "main_gpu", "use_mmap", "num_thread", "num_keep", "typical_p",
+                "repeat_last_n", "tfs_z", "mirostat", "mirostat_tau", "mirostat_eta", "penalize_newline", "numa",
+            ]
+            for (key, value) in options where mapping[key] == nil && !known.contains(key) && request[key] == nil {
+                request[key] = value
+            }
         }
         return .object(request)
     }
