@@ -111,7 +111,7 @@ public final class RequestRouter: Sendable {
             if !failures.isEmpty { metrics.failovers.increment() }
             do {
                 let attempt = try await send(endpoint, request, body: body, fields: fields, stream: stream, to: candidate, caller: caller, deadline: deadline, context: context)
-                return respond(attempt, endpoint: endpoint, requested: model, stream: stream, caller: caller, started: started, context: context)
+                return respond(attempt, endpoint: endpoint, stream: stream, caller: caller, started: started, context: context)
             } catch let failure as AttemptFailure {
                 failures.append((candidate, failure.reason))
                 if health.failed(candidate.key, reason: failure.reason) { metrics.cooldowns.increment() }
@@ -232,7 +232,7 @@ public final class RequestRouter: Sendable {
     // MARK: - Answering
 
     private func respond(
-        _ attempt: Attempt, endpoint: Endpoint, requested: String, stream: Bool, caller: Caller, started: ContinuousClock.Instant,
+        _ attempt: Attempt, endpoint: Endpoint, stream: Bool, caller: Caller, started: ContinuousClock.Instant,
         context: MeshRequestContext
     ) -> Response {
         let candidate = attempt.candidate

@@ -5,17 +5,14 @@ import NIOCore
 public struct RequestFields: Sendable, Equatable {
     public var model: String?
     public var stream: Bool?
-    /// `stream_options.include_usage` (OpenAI).
-    public var includeUsage: Bool?
     /// The top-level keys present.
     public var present: Set<String> = []
     /// Where the `model` value (with its quotes) sits in the body.
     public var modelRange: Range<Int>?
 
-    public init(model: String? = nil, stream: Bool? = nil, includeUsage: Bool? = nil) {
+    public init(model: String? = nil, stream: Bool? = nil) {
         self.model = model
         self.stream = stream
-        self.includeUsage = includeUsage
     }
 
     /// Reads the fields from a body; throws ``APIError`` (400) when it is not a JSON object or a
@@ -39,8 +36,6 @@ public struct RequestFields: Sendable, Equatable {
                         throw APIError.badRequest("\"stream\" must be true or false", code: "invalid_type", param: "stream")
                     }
                     fields.stream = stream
-                case "stream_options":
-                    if case .object(let options) = try parser.parseValue() { fields.includeUsage = options["include_usage"]?.boolValue }
                 default:
                     break
                 }

@@ -85,12 +85,4 @@ final class ModelGate: Sendable {
     func inflight(_ name: String) -> Int { entries.withLock { $0[name]?.inflight ?? 0 } }
     func lastUsed(_ name: String) -> ContinuousClock.Instant { entries.withLock { $0[name]?.lastUsed ?? .now } }
     func lastUsedWall(_ name: String) -> Int64? { entries.withLock { $0[name]?.lastUsedWall } }
-
-    /// Whether a request could take a lease right now without waiting.
-    func hasRoom(_ name: String) -> Bool {
-        entries.withLock { entries in
-            guard let entry = entries[name], entry.baseURL != nil, entry.admitting else { return false }
-            return entry.limit.map { entry.inflight < $0 } ?? true
-        }
-    }
 }

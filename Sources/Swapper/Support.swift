@@ -21,19 +21,8 @@ actor AsyncLock {
             waiters.removeFirst().resume()
         }
     }
-
-    nonisolated func withLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        await lock()
-        do {
-            let result = try await body()
-            await unlock()
-            return result
-        } catch {
-            await unlock()
-            throw error
-        }
-    }
 }
+
 
 /// Whether a loopback TCP port can be bound right now.
 enum PortProbe {
