@@ -2,9 +2,12 @@
 import PackageDescription
 
 // Dependency direction (never the other way):
-//   executables (node-guardian, dagi) -> NodeGuardian -> {DAGIRouter, Swapper, Sync} -> {MeshStore, MeshSupport}
-// MeshStore owns the SQLite schema and the only SQL in the project; MeshSupport holds the shared
-// primitives (config decoding, durations/sizes, HTTP errors, request signing, zlib).
+//   node-guardian -> NodeGuardian -> {DAGIRouter, Swapper, Sync} -> MeshHTTP -> MeshCore
+//                                                                 -> MeshStore -> MeshCore
+//   dagi -> {MeshViews, MeshHTTP, MeshStore} (never the daemon)
+// MeshStore owns the SQLite schema and the only SQL in the project; MeshCore holds plain shared
+// values (config decoding, durations/sizes, binary coding, zlib); MeshHTTP the servers' shared
+// HTTP layer (errors, request context, signing, the JSON client).
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
@@ -33,11 +36,28 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "CSpawn", path: "Sources/CSpawn"),
+        // Plain values every module shares: binary coding, sizes, durations, names, config
+        // decoding with line numbers, zlib. No networking, so the store links none.
         .target(
-            name: "MeshSupport",
+            name: "MeshCore",
+            dependencies: ["CZlib", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MeshStore",
             dependencies: [
-                "CZlib",
-                .product(name: "Yams", package: "Yams"),
+                "MeshCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The HTTP layer the servers share: the request context, errors in OpenAI's shape,
+        // request ids, mesh signing, the JSON client, metric naming.
+        .target(
+            name: "MeshHTTP",
+            dependencies: [
+                "MeshCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -47,19 +67,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What `dagi` and the guardian's API both show: the status report and its renderings.
         .target(
-            name: "MeshStore",
-            dependencies: [
-                "MeshSupport",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            name: "MeshViews",
+            dependencies: ["MeshCore", "MeshStore"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Sync",
             dependencies: [
-                "MeshStore", "MeshSupport",
+                "MeshStore", "MeshCore", "MeshHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -70,7 +87,7 @@ let package = Package(
         .target(
             name: "Swapper",
             dependencies: [
-                "MeshStore", "MeshSupport", "CSpawn",
+                "MeshStore", "MeshCore", "MeshHTTP", "CSpawn",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -81,7 +98,7 @@ let package = Package(
         .target(
             name: "DAGIRouter",
             dependencies: [
-                "MeshStore", "MeshSupport",
+                "MeshStore", "MeshCore", "MeshHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -98,7 +115,7 @@ let package = Package(
         .target(
             name: "NodeGuardian",
             dependencies: [
-                "MeshStore", "MeshSupport", "Sync", "Swapper", "DAGIRouter",
+                "MeshStore", "MeshCore", "MeshHTTP", "MeshViews", "Sync", "Swapper", "DAGIRouter",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -111,7 +128,7 @@ let package = Package(
         .executableTarget(
             name: "node-guardian",
             dependencies: [
-                "NodeGuardian",
+                "NodeGuardian", "MeshCore", "MeshHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -121,7 +138,7 @@ let package = Package(
         .executableTarget(
             name: "dagi",
             dependencies: [
-                "NodeGuardian",
+                "MeshCore", "MeshHTTP", "MeshStore", "MeshViews",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -130,7 +147,7 @@ let package = Package(
         .executableTarget(
             name: "dagi-bench",
             dependencies: [
-                "MeshStore", "MeshSupport",
+                "MeshStore", "MeshCore", "MeshHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -139,19 +156,20 @@ let package = Package(
             path: "Benchmarks/dagi-bench",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "MeshSupportTests", dependencies: ["MeshSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeshViewsTests", dependencies: ["MeshViews", "MeshStore"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshStoreTests", dependencies: ["MeshStore"], swiftSettings: swiftSettings),
-        .testTarget(name: "SwapperUnitTests", dependencies: ["Swapper", "MeshSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "SyncTests", dependencies: ["Sync", "MeshStore", "MeshSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SwapperUnitTests", dependencies: ["Swapper", "MeshCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "SyncTests", dependencies: ["Sync", "MeshStore", "MeshCore", "MeshHTTP"], swiftSettings: swiftSettings),
         .testTarget(
             name: "NodeGuardianTests",
-            dependencies: ["NodeGuardian", "MeshStore"],
+            dependencies: ["NodeGuardian", "MeshStore", "MeshCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "MeshStore", "MeshSupport", "Sync",
+                "MeshStore", "MeshCore", "MeshHTTP", "Sync",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],

@@ -1,6 +1,7 @@
 import Hummingbird
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import Synchronization
 
 /// Turns a request into the agent it acts for.

@@ -31,7 +31,7 @@ public final class HealthTracker: Sendable {
     func end(_ key: String) { stats.withLock { $0[key, default: Stats()].inflight = max(0, ($0[key]?.inflight ?? 1) - 1) } }
 
     func succeeded(_ key: String, latency: Duration) {
-        let seconds = Double(latency.components.seconds) + Double(latency.components.attoseconds) / 1e18
+        let seconds = latency.inSeconds
         stats.withLock { all in
             var s = all[key] ?? Stats()
             s.successRate = s.successRate * (1 - Self.alpha) + Self.alpha

@@ -1,5 +1,6 @@
 import Foundation
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import NIOCore
 
 /// Translation between Ollama's API and OpenAI's, for Ollama requests served by an
@@ -83,7 +84,7 @@ enum OllamaTranslation {
 
     /// Counts and durations for a final chunk, from OpenAI's usage and llama.cpp's timings.
     static func stats(usage: JSONValue?, timings: JSONValue?, total: Duration) -> [String: JSONValue] {
-        let totalNs = Int64(total.components.seconds) * 1_000_000_000 + total.components.attoseconds / 1_000_000_000
+        let totalNs = total.inNanoseconds
         let promptMs = timings?["prompt_ms"]?.doubleValue
         let predictedMs = timings?["predicted_ms"]?.doubleValue
         return [

@@ -1,4 +1,5 @@
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import Synchronization
 
 /// Per-agent requests-per-minute limits, as token buckets refilled continuously. A refused
@@ -19,7 +20,7 @@ final class RateLimiter: Sendable {
         let wait: Double? = buckets.withLock { buckets in
             var bucket = buckets[agent] ?? Bucket(tokens: Double(rpm), updated: now)
             let elapsed = now - bucket.updated
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.inSeconds
             bucket.tokens = min(Double(rpm), bucket.tokens + seconds * perSecond)
             bucket.updated = now
             defer { buckets[agent] = bucket }

@@ -4,7 +4,8 @@ import Hummingbird
 import HTTPTypes
 import Logging
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import NIOCore
 import Prometheus
 
@@ -202,7 +203,7 @@ public final class RequestRouter: Sendable {
         do {
             upstream = try await HTTPRelay.send(
                 client: http, url: url, method: request.method, headers: request.headers, extraHeaders: extraHeaders,
-                body: outgoing, timeout: .nanoseconds(max(1_000_000, Int64(remaining.components.seconds) * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000))
+                body: outgoing, timeout: .nanoseconds(max(1_000_000, remaining.inNanoseconds))
             )
         } catch {
             release?()
@@ -369,7 +370,7 @@ public final class RequestRouter: Sendable {
         if !caller.isHop {
             ledger.record(
                 agent: caller.agent, model: candidate.model, route: candidate.route, status: status, tokensIn: tokens.prompt,
-                tokensOut: tokens.completion, latencyMs: Double(latency.components.attoseconds) / 1e15 + Double(latency.components.seconds) * 1000,
+                tokensOut: tokens.completion, latencyMs: latency.inMilliseconds,
                 requestID: requestID
             )
         }

@@ -1,7 +1,8 @@
 import Foundation
 import Hummingbird
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import NIOCore
 
 /// The router's HTTP surface on the guardian's port:

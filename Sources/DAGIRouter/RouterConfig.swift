@@ -1,4 +1,5 @@
-import MeshSupport
+import MeshCore
+import MeshHTTP
 
 /// `router:` — the OpenAI- and Ollama-compatible endpoint agents call.
 ///

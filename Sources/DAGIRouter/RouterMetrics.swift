@@ -1,4 +1,5 @@
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import Prometheus
 import Synchronization
 

@@ -1,5 +1,6 @@
 import Foundation
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import NIOCore
 
 /// How an answer's body is framed, which decides how a failure after the first byte is told to

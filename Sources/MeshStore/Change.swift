@@ -1,5 +1,5 @@
 import GRDB
-import MeshSupport
+import MeshCore
 
 /// One replicated change: the winning write of one row, as stored in the change log and sent
 /// to peers. `originSeq` numbers the origin's changes 1, 2, 3…; a version vector entry

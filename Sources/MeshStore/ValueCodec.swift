@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import MeshSupport
+import MeshCore
 
 /// Encodes a row's column values compactly for the change log and the wire.
 ///

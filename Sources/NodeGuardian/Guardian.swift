@@ -4,7 +4,8 @@ import Foundation
 import Hummingbird
 import Logging
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import NIOCore
 import Prometheus
 import ServiceLifecycle

@@ -1,5 +1,6 @@
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import Prometheus
 
 /// The guardian's own Prometheus metrics: the machine's resources and the store's size.

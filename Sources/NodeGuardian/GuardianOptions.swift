@@ -1,4 +1,5 @@
-import MeshSupport
+import MeshCore
+import MeshHTTP
 
 /// Command-line overrides of the node config; each wins over the file.
 public struct GuardianOptions: Sendable {
@@ -25,7 +26,7 @@ public struct GuardianOptions: Sendable {
             throw ConfigError(file: "--peer", issues: [.init(path: "mesh.peers", line: nil, message: "invalid peer URL \"\(peer)\" (use http://HOST:PORT)")])
         }
         if let nodeID {
-            guard NodeSection.isValidID(nodeID) else {
+            guard MeshName.isValid(nodeID) else {
                 throw ConfigError(file: "--node-id", issues: [.init(path: "node.id", line: nil, message: "invalid node id \"\(nodeID)\"")])
             }
             config.node.id = nodeID

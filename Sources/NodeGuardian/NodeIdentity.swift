@@ -1,6 +1,7 @@
 import Foundation
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 
 /// Who this node is and where it is reached: the fixed part of its node row.
 public struct NodeIdentity: Sendable {

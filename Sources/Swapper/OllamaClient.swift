@@ -1,8 +1,7 @@
 import AsyncHTTPClient
 import Foundation
-import MeshSupport
-import NIOCore
-import NIOHTTP1
+import MeshCore
+import MeshHTTP
 
 /// A client for the parts of Ollama's HTTP API a node needs to report and manage its models:
 /// `GET /api/tags` (installed), `GET /api/ps` (loaded), and loading/unloading through
@@ -22,13 +21,11 @@ public struct OllamaClient: Sendable {
     }
 
     public let baseURL: HTTPURL
-    let http: HTTPClient
-    let timeout: TimeAmount
+    let client: JSONClient
 
     public init(baseURL: HTTPURL, http: HTTPClient, timeout: Duration = .seconds(5)) {
         self.baseURL = baseURL
-        self.http = http
-        self.timeout = .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+        self.client = JSONClient(baseURL: baseURL.base, http: http, timeout: timeout)
     }
 
     /// Installed models (`GET /api/tags`).
@@ -39,38 +36,18 @@ public struct OllamaClient: Sendable {
 
     /// Loads `model` and keeps it for `keepAlive` (Ollama's documented way: an empty generate).
     public func load(_ model: String, keepAlive: String = "5m") async throws {
-        _ = try await post("/api/generate", ["model": .string(model), "keep_alive": .string(keepAlive)])
+        // Loading a model can take a while; allow more than a listing.
+        try await client.post("/api/generate", ["model": .string(model), "keep_alive": .string(keepAlive)], timeout: .seconds(300))
     }
 
     /// Unloads `model` at once (`keep_alive: 0`).
     public func unload(_ model: String) async throws {
-        _ = try await post("/api/generate", ["model": .string(model), "keep_alive": .int(0)])
+        try await client.post("/api/generate", ["model": .string(model), "keep_alive": .int(0)], timeout: .seconds(300))
     }
 
     private func models(path: String) async throws -> [Model] {
-        var request = HTTPClientRequest(url: baseURL.appending(path))
-        request.method = .GET
-        let response = try await http.execute(request, timeout: timeout)
-        let body = try await response.body.collect(upTo: 16 << 20)
-        guard response.status == .ok else {
-            throw APIError(status: .badGateway, code: "ollama_error", message: "Ollama \(path) answered \(response.status.code)")
-        }
-        let document = try JSONValue.parse(body.readableBytesView)
+        let document = try await client.get(path)
         return (document["models"]?.arrayValue ?? []).compactMap(Self.model(from:))
-    }
-
-    private func post(_ path: String, _ body: JSONValue) async throws -> JSONValue {
-        var request = HTTPClientRequest(url: baseURL.appending(path))
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: body.serialized()))
-        // Loading a model can take a while; allow more than a listing.
-        let response = try await http.execute(request, timeout: .seconds(300))
-        let bytes = try await response.body.collect(upTo: 1 << 20)
-        guard response.status == .ok else {
-            throw APIError(status: .badGateway, code: "ollama_error", message: "Ollama \(path) answered \(response.status.code)")
-        }
-        return (try? JSONValue.parse(bytes.readableBytesView)) ?? .null
     }
 
     static func model(from value: JSONValue) -> Model? {

@@ -2,7 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import NIOCore
 import Prometheus
 
@@ -142,7 +143,7 @@ public actor Swapper {
         metrics.started(runtime.name, seconds: ContinuousClock.now - began)
         logger.info("model loaded", metadata: [
             "model": "\(runtime.name)", "pid": "\(child.pid)", "port": "\(runtime.port ?? 0)",
-            "seconds": "\(String(format: "%.2f", (ContinuousClock.now - began).seconds))",
+            "seconds": "\(String(format: "%.2f", (ContinuousClock.now - began).inSeconds))",
         ])
         await record(runtime, .loaded)
         notify(runtime)
@@ -511,8 +512,4 @@ public struct ModelStatus: Sendable, Codable, Equatable {
         case model, state, pid, port, inflight, queued, starts, lastUsed = "last_used", ttlSeconds = "ttl_seconds"
         case memoryBytes = "memory_bytes", lastError = "last_error", aliases
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -2,7 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import NIOCore
 
 /// The Swapper's HTTP surface: an OpenAI-compatible proxy for its models, and its controls.
@@ -27,7 +28,7 @@ public struct SwapperAPI: Sendable {
         self.ollama = ollama
         self.store = store
         self.maxBody = maxBody
-        self.upstreamTimeout = .nanoseconds(Int64(upstreamTimeout.components.seconds) * 1_000_000_000)
+        self.upstreamTimeout = TimeAmount(upstreamTimeout)
     }
 
     /// Mounts the OpenAI-compatible proxy under `prefix` (e.g. "/swapper"). Like the controls,

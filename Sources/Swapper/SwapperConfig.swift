@@ -1,5 +1,6 @@
 import Foundation
-import MeshSupport
+import MeshCore
+import MeshHTTP
 
 /// `swapper:` — the local model servers this node starts and stops on demand.
 ///

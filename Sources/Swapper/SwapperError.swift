@@ -1,4 +1,5 @@
-import MeshSupport
+import MeshCore
+import MeshHTTP
 
 /// Why the Swapper could not serve a request, each mapped to an OpenAI-shaped HTTP error.
 public enum SwapperError: Error, Sendable, CustomStringConvertible {

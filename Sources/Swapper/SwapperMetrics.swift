@@ -1,4 +1,5 @@
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import Prometheus
 
 /// The Swapper's Prometheus metrics, per model.

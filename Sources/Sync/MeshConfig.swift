@@ -1,4 +1,5 @@
-import MeshSupport
+import MeshCore
+import MeshHTTP
 
 /// `mesh:` — peers and how this node syncs with them.
 ///

@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 
 /// Everything this node does with one peer: the anti-entropy pull loop (woken early by pokes),
 /// snapshot bootstrap, and pushing or poking news to it.

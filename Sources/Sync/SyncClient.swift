@@ -1,7 +1,8 @@
 import AsyncHTTPClient
 import Foundation
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import NIOCore
 import NIOHTTP1
 

@@ -1,5 +1,6 @@
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 
 /// The sync wire format, versioned from the first byte.
 ///

@@ -1,4 +1,5 @@
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import Prometheus
 
 /// Sync's Prometheus metrics: changes sent and applied, bytes on the wire against their

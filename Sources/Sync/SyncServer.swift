@@ -3,7 +3,8 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import NIOCore
 
 /// The sync endpoints a node serves to its peers, all authenticated with the mesh secret:

@@ -3,7 +3,8 @@ import Foundation
 import Hummingbird
 import Logging
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import Prometheus
 import ServiceLifecycle
 import Synchronization

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
 import MeshStore
-import MeshSupport
-import NodeGuardian
+import MeshCore
+import MeshHTTP
+import MeshViews
 
 @main
 struct DAGICommand: AsyncParsableCommand {
@@ -26,6 +27,14 @@ struct StoreOptions: ParsableArguments {
         } catch let error as StoreError {
             throw ValidationError(error.message)
         }
+    }
+
+    /// A client for the running guardian of this node, at the address its own row records.
+    func guardian() async throws -> JSONClient {
+        guard let node = try await openStore().localNode() else {
+            throw ValidationError("the node has not run yet (no node row in its store)")
+        }
+        return JSONClient(baseURL: node.apiURL)
     }
 }
 

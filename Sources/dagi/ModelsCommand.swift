@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
 import MeshStore
-import MeshSupport
-import NodeGuardian
+import MeshCore
+import MeshHTTP
+import MeshViews
 
 struct Models: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List every node's models with their state (from the local replica).")
@@ -33,12 +34,12 @@ struct Unload: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let client = try await GuardianClient.local(try store.openStore())
+        let client = try await store.guardian()
         do {
             let answer = try await client.post("/swapper/unload", model.map { ["model": .string($0)] } ?? [:])
             let names = answer["unloaded"]?.arrayValue?.compactMap(\.stringValue) ?? []
             print(names.isEmpty ? "nothing was loaded" : "unloaded \(names.joined(separator: ", "))")
-        } catch let failure as GuardianClient.Failure {
+        } catch let failure as JSONClient.Failure {
             throw ValidationError(failure.description)
         }
     }

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
 import MeshStore
-import MeshSupport
-import NodeGuardian
+import MeshCore
+import MeshHTTP
+import MeshViews
 
 struct Peers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

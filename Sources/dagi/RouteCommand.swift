@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
 import MeshStore
-import MeshSupport
-import NodeGuardian
+import MeshCore
+import MeshHTTP
+import MeshViews
 
 struct Route: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show where the router would send a request for MODEL, ranked, and why.")
@@ -14,13 +15,13 @@ struct Route: AsyncParsableCommand {
     @Flag(name: .long, help: "Print JSON.") var json = false
 
     func run() async throws {
-        let client = try await GuardianClient.local(try store.openStore())
+        let client = try await store.guardian()
         var path = "/v1/routes/" + (model.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? model)
         if let agent { path += "?agent=" + (agent.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? agent) }
         let answer: JSONValue
         do {
             answer = try await client.get(path)
-        } catch let failure as GuardianClient.Failure {
+        } catch let failure as JSONClient.Failure {
             throw ValidationError(failure.description)
         }
         if json {
@@ -52,7 +53,7 @@ struct Keys: AsyncParsableCommand {
         @Argument(help: "The agent's name.") var agent: String
 
         func run() async throws {
-            guard NodeSection.isValidID(agent) else { throw ValidationError("invalid agent name \"\(agent)\"") }
+            guard MeshName.isValid(agent) else { throw ValidationError("invalid agent name \"\(agent)\"") }
             var generator = SystemRandomNumberGenerator()
             let key = "dagi-" + (0..<4).map { _ in String(generator.next() as UInt64, radix: 36) }.joined()
             let store = try store.openStore()

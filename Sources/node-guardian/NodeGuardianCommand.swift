@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import NIOCore
 import NIOPosix
 import NodeGuardian

@@ -1,6 +1,7 @@
 import Foundation
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import Testing
 
 /// The real `node-guardian` binary, end to end on one node.

@@ -1,6 +1,7 @@
 import Foundation
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import Testing
 
 /// Model discovery from an Ollama server, against a server speaking Ollama's documented API.

@@ -1,6 +1,7 @@
 import Foundation
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import Testing
 
 /// The router with real clients, real model servers, real peers and real failures.

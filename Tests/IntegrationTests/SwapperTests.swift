@@ -1,6 +1,7 @@
 import Foundation
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import Testing
 
 /// The Swapper with the real llama-server and the real GGUF models.

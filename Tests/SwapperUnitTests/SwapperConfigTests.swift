@@ -1,5 +1,6 @@
 import Foundation
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import Testing
 @testable import Swapper
 

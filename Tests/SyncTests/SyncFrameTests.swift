@@ -1,5 +1,6 @@
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import Testing
 @testable import Sync
 

@@ -52,7 +52,7 @@ final class FastRelay {
 
     func start() {
         let limit = min(router.config.firstByteTimeout.duration, router.config.requestTimeout.duration - (ContinuousClock.now - attempt.started))
-        let nanoseconds = max(1_000_000, limit.components.seconds * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)
+        let nanoseconds = max(1_000_000, limit.inNanoseconds)
         timeout = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanoseconds)) { [self] in fail("timed out") }
         sent = .now
         pool.connection(host: attempt.host, port: attempt.port).hop(to: context.eventLoop).assumeIsolated().whenComplete { [self] result in

@@ -1,5 +1,6 @@
 import HTTPTypes
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import NIOCore
 import NIOHTTP1
 

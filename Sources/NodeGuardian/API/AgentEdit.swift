@@ -1,6 +1,7 @@
 import Hummingbird
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 
 /// The body of `PUT /v1/agents/{name}`: the fields to change; absent ones keep their value.
 struct AgentEdit {

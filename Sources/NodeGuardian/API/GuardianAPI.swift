@@ -1,7 +1,9 @@
 import Foundation
 import Hummingbird
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
+import MeshViews
 import NIOCore
 import Prometheus
 
@@ -44,7 +46,7 @@ struct GuardianAPI {
         router.put("/v1/agents/{name}") { request, context in
             let name = try context.parameters.require("name")
             try requireLoopback(context)
-            guard NodeSection.isValidID(name) else { throw APIError.badRequest("invalid agent name \"\(name)\"", code: "invalid_name") }
+            guard MeshName.isValid(name) else { throw APIError.badRequest("invalid agent name \"\(name)\"", code: "invalid_name") }
             let edit = try await AgentEdit.parse(request)
             let existing = try await store.agent(named: name)
             let state = try await store.state()

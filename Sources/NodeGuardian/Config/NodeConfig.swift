@@ -1,6 +1,7 @@
 import Foundation
 import DAGIRouter
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import Swapper
 import Sync
 
@@ -102,7 +103,7 @@ public struct NodeSection: Sendable, Decodable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decodeIfPresent(String.self, forKey: .id)
-        if let id, !NodeSection.isValidID(id) {
+        if let id, !MeshName.isValid(id) {
             throw DecodingError.dataCorruptedError(
                 forKey: .id, in: c,
                 debugDescription: "invalid node id \"\(id)\" (letters, digits, '.', '-', '_'; at most 64)"
@@ -111,12 +112,6 @@ public struct NodeSection: Sendable, Decodable {
         listen = try c.decode(.listen, default: NodeSection.defaultListen)
         advertiseURL = try c.decodeIfPresent(HTTPURL.self, forKey: .advertiseURL)
         dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir)
-    }
-
-    /// Node ids travel in headers, URLs and table keys: keep them plain.
-    public static func isValidID(_ id: String) -> Bool {
-        !id.isEmpty && id.count <= 64
-            && id.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0) }
     }
 }
 
@@ -225,7 +220,7 @@ public struct AgentConfig: Sendable, Decodable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decode(String.self, forKey: .name)
-        guard NodeSection.isValidID(name) else {
+        guard MeshName.isValid(name) else {
             throw DecodingError.dataCorruptedError(forKey: .name, in: c, debugDescription: "invalid agent name \"\(name)\" (letters, digits, '.', '-', '_')")
         }
         tier = try c.decode(.tier, default: "standard")

@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 
 /// Writes the agents of the node's config into the store: their policy rows, their node
 /// assignments (in priority order), and their API key hashes (local only).

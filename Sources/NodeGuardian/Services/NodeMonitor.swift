@@ -1,6 +1,7 @@
 import Logging
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import ServiceLifecycle
 
 /// The node's heartbeat: every interval it samples the machine and writes the node row and

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import NIOCore
 import NIOHTTP1
 

@@ -1,6 +1,7 @@
 import Foundation
 import MeshStore
-import MeshSupport
+import MeshCore
+import MeshHTTP
 import Synchronization
 
 /// Builds small meshes of real guardians for tests: each node gets a config with its peers,

@@ -87,5 +87,6 @@ enum MockOllama {
     }
 }
 
-import MeshSupport
+import MeshCore
+import MeshHTTP
 typealias JSONValueLite = JSONValue

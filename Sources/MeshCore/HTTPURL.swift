@@ -24,21 +24,6 @@ public struct HTTPURL: Sendable, Hashable, CustomStringConvertible {
     public func appending(_ path: String) -> String { base + path }
 }
 
-extension HTTPURL: Codable {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        guard let parsed = HTTPURL(parsing: text) else {
-            throw DecodingError.dataCorruptedError(
-                in: container,
-                debugDescription: "invalid URL \"\(text)\" (use http://HOST:PORT)"
-            )
-        }
-        self = parsed
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(base)
-    }
+extension HTTPURL: ConfigScalar {
+    public static var expectedForm: String { "URL (use http://HOST:PORT or https://HOST:PORT)" }
 }

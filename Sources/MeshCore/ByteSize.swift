@@ -54,26 +54,6 @@ public struct ByteSize: Sendable, Hashable, Comparable, CustomStringConvertible 
     }
 }
 
-extension ByteSize: Codable {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text: String
-        if let number = try? container.decode(Int64.self) {
-            text = String(number)
-        } else {
-            text = try container.decode(String.self)
-        }
-        guard let parsed = ByteSize(parsing: text) else {
-            throw DecodingError.dataCorruptedError(
-                in: container,
-                debugDescription: "invalid size \"\(text)\" (use e.g. 300MiB, 8GiB, 1.5GB)"
-            )
-        }
-        self = parsed
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
+extension ByteSize: ConfigScalar {
+    public static var expectedForm: String { "size (use e.g. 300MiB, 8GiB, 1.5GB)" }
 }

@@ -1,3 +1,4 @@
+import MeshCore
 import NIOCore
 
 /// The few fields of an OpenAI- or Ollama-style request body that routing needs, read without

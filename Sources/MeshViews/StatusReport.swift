@@ -1,3 +1,4 @@
+import MeshCore
 import MeshStore
 
 /// The mesh as `dagi status` and the HTTP API show it, computed from the local replica.

@@ -1,3 +1,4 @@
+import MeshCore
 import AsyncHTTPClient
 import Hummingbird
 import HTTPTypes

@@ -28,7 +28,7 @@ public enum DataDirectory {
         let raw = gethostname(&buffer, buffer.count) == 0
             ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "node"
         let label = raw.split(separator: ".").first.map(String.init) ?? raw
-        let cleaned = String(label.map { NodeSection.isValidID(String($0)) ? $0 : "-" }.prefix(64))
+        let cleaned = String(label.map { MeshName.isValid(String($0)) ? $0 : "-" }.prefix(64))
         return cleaned.isEmpty ? "node" : cleaned
     }
 }

@@ -1,3 +1,4 @@
+import MeshCore
 import Hummingbird
 import HTTPTypes
 import Synchronization

@@ -1,4 +1,4 @@
-import MeshSupport
+import MeshCore
 
 /// Renders a ``StatusReport`` as the three tables of `dagi status`.
 public enum StatusRenderer {

@@ -1,5 +1,5 @@
 import Testing
-@testable import MeshSupport
+@testable import MeshCore
 
 @Suite struct ConfigValueTests {
     @Test(arguments: [

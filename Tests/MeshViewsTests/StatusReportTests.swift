@@ -1,6 +1,6 @@
 import MeshStore
 import Testing
-@testable import NodeGuardian
+@testable import MeshViews
 
 @Suite struct StatusReportTests {
     func node(_ id: String, heartbeat: Int64, interval: Int64 = 10_000, state: NodeRecord.State = .online) -> NodeRecord {

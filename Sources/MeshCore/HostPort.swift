@@ -29,21 +29,6 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-extension HostPort: Codable {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        guard let parsed = HostPort(parsing: text) else {
-            throw DecodingError.dataCorruptedError(
-                in: container,
-                debugDescription: "invalid listen address \"\(text)\" (use HOST:PORT, e.g. 127.0.0.1:7007)"
-            )
-        }
-        self = parsed
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
+extension HostPort: ConfigScalar {
+    public static var expectedForm: String { "listen address (use HOST:PORT, e.g. 127.0.0.1:7007)" }
 }

@@ -1,3 +1,4 @@
+import MeshCore
 import Prometheus
 
 /// Shorthands that name every metric `dagi_<name>_<unit>` with help text, the form

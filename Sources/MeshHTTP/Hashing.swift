@@ -1,3 +1,4 @@
+import MeshCore
 import Crypto
 
 /// Hashes for secrets that must be compared but never stored in clear (agent API keys).

@@ -24,7 +24,7 @@ public struct ConfigDuration: Sendable, Hashable, Comparable, CustomStringConver
         let s = text.trimmingCharacters(in: .whitespaces)
         guard !s.isEmpty else { return nil }
         if let plain = Double(s) {
-            guard plain >= 0, plain.isFinite else { return nil }
+            guard plain >= 0, plain.isFinite, plain * 1000 < Double(Int64.max) else { return nil }
             self.milliseconds = Int64(plain * 1000)
             return
         }
@@ -63,27 +63,7 @@ public struct ConfigDuration: Sendable, Hashable, Comparable, CustomStringConver
     }
 }
 
-extension ConfigDuration: Codable {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text: String
-        if let number = try? container.decode(Double.self) {
-            text = String(number)
-        } else {
-            text = try container.decode(String.self)
-        }
-        guard let parsed = ConfigDuration(parsing: text) else {
-            throw DecodingError.dataCorruptedError(
-                in: container,
-                debugDescription: "invalid duration \"\(text)\" (use e.g. 500ms, 10s, 5m, 1h, 30d)"
-            )
-        }
-        self = parsed
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
+extension ConfigDuration: ConfigScalar {
+    public static var expectedForm: String { "duration (use e.g. 500ms, 10s, 5m, 1h, 30d)" }
 }
 

@@ -1,3 +1,4 @@
+import MeshCore
 import MeshStore
 
 /// `dagi peers`: each sync peer with its reachability, lag and last error.
