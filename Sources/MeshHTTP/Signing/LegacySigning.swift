@@ -1,27 +1,7 @@
-import MeshCore
 import Crypto
 import Foundation
 
-/// The shared secret that authenticates node-to-node requests.
-///
-/// It is read from an environment variable named in the config (never from the config file
-/// itself), held only in memory, and never logged: `description` is redacted.
-public struct MeshSecret: Sendable, CustomStringConvertible {
-    let key: SymmetricKey
-
-    public init(_ secret: String) {
-        key = SymmetricKey(data: Array(secret.utf8))
-    }
-
-    /// Reads the secret from `variable`; nil when unset or empty.
-    public static func fromEnvironment(_ variable: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> MeshSecret? {
-        guard let value = environment[variable], !value.isEmpty else { return nil }
-        return MeshSecret(value)
-    }
-
-    public var description: String { "MeshSecret(redacted)" }
-}
-
+// TEMPORARY: the v1 signer, until Sync and the router move to MeshSigner/MeshVerifier. Delete with the last user.
 /// Signs and verifies node-to-node HTTP requests with HMAC-SHA256.
 ///
 /// The signature covers the method, the path (with query), a millisecond timestamp, the
@@ -56,15 +36,6 @@ public struct RequestSigner: Sendable {
         let message = "v1\n\(method.uppercased())\n\(path)\n\(timestamp)\n\(node)\n\(bodyHash)"
         return Data(HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: secret.key)).hexString
     }
-}
-
-/// Why a signed request was refused (all answered 401).
-public enum SignatureFailure: String, Error, Sendable {
-    case missing = "missing signature headers"
-    case malformed = "malformed signature headers"
-    case skewed = "timestamp outside the allowed clock skew"
-    case invalid = "signature does not match"
-    case replayed = "request already seen (replay)"
 }
 
 /// Verifies signed requests, remembering recent signatures to refuse replays.
@@ -133,15 +104,3 @@ final class BoundedExpiringSet: Sendable {
     }
 }
 
-extension Sequence where Element == UInt8 {
-    /// Lower-case hex.
-    public var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in self {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xf)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-}
