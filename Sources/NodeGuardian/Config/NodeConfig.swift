@@ -47,8 +47,7 @@ public struct NodeConfig: Sendable, Decodable {
         mesh = try c.decode(.mesh, default: MeshConfig())
         router = try c.decode(.router, default: RouterConfig())
         if let path = try? c.decodeIfPresent(String.self, forKey: .swapper) {
-            let resolved = path.hasPrefix("/") ? path : ConfigContext.directory + "/" + path
-            swapper = try SwapperConfig.load(path: resolved)
+            swapper = try SwapperConfig.load(path: ConfigContext.resolve(path))
         } else {
             swapper = try c.decodeIfPresent(SwapperConfig.self, forKey: .swapper)
         }
@@ -76,6 +75,11 @@ public struct NodeConfig: Sendable, Decodable {
 /// Where relative paths in the config file being read are resolved from.
 enum ConfigContext {
     @TaskLocal static var directory = "."
+
+    /// `path`, relative to the config file's directory unless absolute.
+    static func resolve(_ path: String) -> String {
+        path.hasPrefix("/") ? path : directory + "/" + path
+    }
 }
 
 /// `node:` — identity, address and storage.
@@ -88,6 +92,8 @@ public struct NodeSection: Sendable, Decodable {
     public var advertiseURL: HTTPURL?
     /// Default: `$DAGI_HOME`, else the platform's user data directory.
     public var dataDir: String?
+    /// Serve the node's port over TLS with this certificate and key.
+    public var tls: TLSSection?
 
     public static let defaultListen = HostPort(host: "127.0.0.1", port: 7007)
 
@@ -98,7 +104,7 @@ public struct NodeSection: Sendable, Decodable {
         self.dataDir = dataDir
     }
 
-    enum CodingKeys: String, CodingKey { case id, listen, advertiseURL = "advertise_url", dataDir = "data_dir" }
+    enum CodingKeys: String, CodingKey { case id, listen, advertiseURL = "advertise_url", dataDir = "data_dir", tls }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -112,6 +118,29 @@ public struct NodeSection: Sendable, Decodable {
         listen = try c.decode(.listen, default: NodeSection.defaultListen)
         advertiseURL = try c.decodeIfPresent(HTTPURL.self, forKey: .advertiseURL)
         dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir)
+        tls = try c.decodeIfPresent(TLSSection.self, forKey: .tls)
+    }
+}
+
+/// `node.tls:` — the node's certificate chain and private key (PEM files).
+public struct TLSSection: Sendable, Decodable {
+    public var cert: String
+    public var key: String
+
+    enum CodingKeys: String, CodingKey { case cert, key }
+
+    public init(cert: String, key: String) {
+        self.cert = cert
+        self.key = key
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        cert = ConfigContext.resolve(try c.decode(String.self, forKey: .cert))
+        key = ConfigContext.resolve(try c.decode(String.self, forKey: .key))
+        for (file, keyName) in [(cert, CodingKeys.cert), (key, .key)] where !FileManager.default.isReadableFile(atPath: file) {
+            throw DecodingError.dataCorruptedError(forKey: keyName, in: c, debugDescription: "cannot read \(file)")
+        }
     }
 }
 
