@@ -119,6 +119,8 @@ let package = Package(
             dependencies: [
                 "MeshStore", "MeshCore", "MeshHTTP", "MeshViews", "Sync", "Swapper", "DAGIRouter",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -1,7 +1,19 @@
+import HTTPTypes
+
 /// The inference endpoints the router serves, and where each goes upstream.
 public enum Endpoint: String, Sendable, CaseIterable {
     case chatCompletions, completions, embeddings
     case ollamaChat, ollamaGenerate, ollamaEmbed, ollamaEmbeddings
+
+    /// The endpoint a request line names, if it is an inference endpoint (query ignored).
+    init?(method: HTTPRequest.Method, path: String?) {
+        guard method == .post, let path else { return nil }
+        let bare = path.utf8.firstIndex(of: UInt8(ascii: "?")).map { path[..<$0] } ?? path[...]
+        guard let endpoint = Self.byPath[bare] else { return nil }
+        self = endpoint
+    }
+
+    private static let byPath = Dictionary(uniqueKeysWithValues: allCases.map { (Substring($0.path), $0) })
 
     /// The path on this router (and on a peer's, for a hop).
     public var path: String {

@@ -1,360 +1,139 @@
 import AsyncHTTPClient
 import Foundation
-import Hummingbird
 import HTTPTypes
 import Logging
-import MeshStore
 import MeshCore
 import MeshHTTP
+import MeshStore
 import NIOCore
 import Prometheus
+import Synchronization
 
-extension HTTPField.Name {
-    static let dagiNode = HTTPField.Name("x-dagi-node")!
-    static let dagiModel = HTTPField.Name("x-dagi-model")!
-    static let dagiRoute = HTTPField.Name("x-dagi-route")!
-    static let dagiHop = HTTPField.Name("x-dagi-hop")!
-    static let dagiAgent = HTTPField.Name("x-dagi-agent")!
-}
-
-/// Routes one inference request: authenticates the agent, reads the three fields it routes on
-/// (model, stream, the required input) without parsing the rest, ranks the candidates, and
-/// tries them in order — failing over on a connection error, a timeout, a 5xx or a 429 before
-/// the first byte — then relays the answer as bytes, streams included.
+/// Everything the router's pipeline shares across connections: configuration, the catalog of
+/// where models run, candidate health, admission, the backends of each kind of place, the
+/// upstream connection pools, metrics and the usage ledger.
+///
+/// Requests are taken by each connection's ``InferenceHandler`` and carried by an ``Exchange``;
+/// this type holds what they read and the bookkeeping at their end.
 public final class RequestRouter: Sendable {
     let config: RouterConfig
+    let serverLimits: ServerLimits
     let store: MeshStore
     let catalog: ModelCatalog
     let health: HealthTracker
-    let local: any LocalModelBackend
-    let http: HTTPClient
-    let signer: RequestSigner?
-    let hopVerifier: SignatureVerifier?
-    let authenticator: AgentAuthenticator
-    let limiter = RateLimiter()
+    let keys: AgentKeys
+    let admission: Admission
+    let verifier: MeshVerifier?
+    let directory: PeerDirectory
     let metrics: RouterMetrics
     let ledger: UsageLedger
+    let upstreamPool: UpstreamPool
+    let connections: ConnectionGate
     let agentSeen: @Sendable (String) -> Void
     let logger: Logger
-    let upstreamPool = UpstreamPool()
+    let now: @Sendable () -> Int64
+    private let swapper: SwapperPlace
+    private let ollama = OllamaPlace()
+    private let peers: PeerPlace
+    private let refusals: RateLimitedLog
 
     public init(
-        config: RouterConfig, store: MeshStore, catalog: ModelCatalog, local: any LocalModelBackend, http: HTTPClient,
-        secret: MeshSecret?, metricsRegistry: PrometheusCollectorRegistry, ledger: UsageLedger,
-        agentSeen: @escaping @Sendable (String) -> Void, logger: Logger
-    ) {
+        config: RouterConfig, serverLimits: ServerLimits, store: MeshStore, catalog: ModelCatalog, local: any LocalModelBackend,
+        verifier: MeshVerifier?, directory: PeerDirectory, meshCA: String?, metricsRegistry: PrometheusCollectorRegistry,
+        ledger: UsageLedger, agentSeen: @escaping @Sendable (String) -> Void, logger: Logger
+    ) throws {
         self.config = config
+        self.serverLimits = serverLimits
         self.store = store
         self.catalog = catalog
         self.health = HealthTracker(cooldownAfter: config.cooldownAfter, cooldown: config.cooldown.duration)
-        self.local = local
-        self.http = http
-        self.signer = secret.map { RequestSigner(secret: $0, nodeID: store.nodeID) }
-        self.hopVerifier = secret.map { SignatureVerifier(secret: $0, nodeID: store.nodeID) }
-        self.authenticator = AgentAuthenticator(store: store, openLocalhost: config.openLocalhost)
+        self.keys = AgentKeys(store: store)
+        let clock = store.clock
+        self.now = { clock.wallMilliseconds() }
+        self.verifier = verifier
+        self.directory = directory
+        self.admission = Admission(
+            keys: keys, catalog: catalog, verifier: verifier, limiter: RateLimiter(), openLocalhost: config.openLocalhost, now: now
+        )
         self.metrics = RouterMetrics(registry: metricsRegistry)
         self.ledger = ledger
+        self.upstreamPool = UpstreamPool(tls: try UpstreamTLS(meshCA: meshCA))
+        self.connections = ConnectionGate(limit: serverLimits.maxConnections)
         self.agentSeen = agentSeen
         var logger = logger
         logger[metadataKey: "component"] = "router"
         self.logger = logger
+        self.refusals = RateLimitedLog(logger: logger, perMinute: 20)
+        self.swapper = SwapperPlace(local: local)
+        self.peers = PeerPlace(signer: verifier?.requestSigner, directory: directory, clock: now)
     }
 
-    /// Who is calling, and whether a peer forwarded the request.
-    struct Caller {
-        var agent: String
-        /// Set for a hop: the physical model the forwarding node chose.
-        var forcedModel: String?
-        var isHop: Bool { forcedModel != nil }
+    var maxBody: Int { Int(config.maxBody.bytes) }
+
+    /// The handlers the router adds to each connection's pipeline (Hummingbird's
+    /// `additionalChannelHandlers`).
+    public func channelHandlers() -> [any RemovableChannelHandler] { [InferenceHandler(router: self)] }
+
+    /// Loads what the first request needs: the catalog and the agents' keys.
+    public func prepare() async throws {
+        try await catalog.refresh()
+        try await keys.reload()
     }
 
-    // MARK: - Handling
+    /// Re-reads the keys and the agents (a key or an agent added by `dagi` in another process, a
+    /// deletion replicated from a peer), at most once a second however many requests ask.
+    func refreshCredentials() async {
+        guard await keys.reloadIfDue() else { return }
+        try? await catalog.refresh()
+    }
 
-    func handle(_ endpoint: Endpoint, _ request: Request, context: MeshRequestContext) async throws -> Response {
-        let started = ContinuousClock.now
-        var request = request
-        let body: ByteBuffer
+    /// The agent behind a request to one of the router's own documents (`/v1/models`,
+    /// `/api/tags`): the same key check as inference requests, without a body.
+    func authenticate(_ head: HTTPRequest, loopback: Bool) async throws -> String {
+        var verdict = admission.head(head, loopback: loopback, keysReloaded: false)
+        if case .unknownKey = verdict {
+            await refreshCredentials()
+            verdict = admission.head(head, loopback: loopback, keysReloaded: true)
+        }
+        switch verdict {
+        case .admitted(.agent(let agent)): return agent
+        case .refused(let error): throw error
+        case .admitted(.hop), .unknownKey: throw Admission.unauthorized("the API key is not valid for any agent of this node")
+        }
+    }
+
+    func backend(for candidate: Candidate) -> any Backend {
+        switch candidate.place {
+        case .swapper: return swapper
+        case .ollama: return ollama
+        case .remote: return peers
+        }
+    }
+
+    /// The ranked candidates for an admitted request (a hop: only this node's, for the model the
+    /// forwarding node chose).
+    func plan(_ request: InferenceRequest) throws -> [RankedCandidate] {
+        let caller = request.caller
         do {
-            body = try await request.collectBody(upTo: Int(config.maxBody.bytes))
-        } catch {
-            throw APIError.bodyTooLarge(limit: Int(config.maxBody.bytes))
-        }
-        let caller = try await identify(request, body: body, context: context)
-        let fields = try RequestFields.read(body)
-        guard let model = fields.model, !model.isEmpty else { throw APIError.missingField("model") }
-        guard fields.present.contains(endpoint.requiredField) || (endpoint == .ollamaEmbeddings && fields.present.contains("input")) else {
-            throw APIError.missingField(endpoint.requiredField)
-        }
-        let stream = endpoint.canStream && (fields.stream ?? endpoint.streamsByDefault)
-        // A request handed over by a failed fast-path attempt was already admitted and counted.
-        if !caller.isHop, request.headers[.dagiSkip] == nil {
-            try limiter.admit(caller.agent, rpm: catalog.current.agents[caller.agent]?.rpm)
-            agentSeen(caller.agent)
-        }
-        let plan: [RankedCandidate]
-        do {
-            plan = try catalog.current.plan(model, agent: caller.isHop ? nil : caller.agent, forced: caller.forcedModel, localOnly: caller.isHop, health: health)
+            return try catalog.current.plan(
+                request.requestedModel, agent: caller.isHop ? nil : caller.agent, forced: caller.forcedModel, localOnly: caller.isHop, health: health
+            )
         } catch {
             throw Self.apiError(for: error)
         }
-
-        let deadline = started + config.requestTimeout.duration
-        var failures: [(Candidate, String)] = []
-        // A fast-path attempt that already failed counts as the first try.
-        if let skip = request.headers[.dagiSkip], let bar = skip.firstIndex(of: "|"),
-           let tried = plan.first(where: { $0.candidate.key == skip[..<bar] })?.candidate
-        {
-            failures.append((tried, String(skip[skip.index(after: bar)...])))
-        }
-        for ranked in plan where !failures.contains(where: { $0.0.key == ranked.candidate.key }) {
-            let candidate = ranked.candidate
-            guard ContinuousClock.now < deadline, failures.count < config.maxAttempts else { break }
-            if !failures.isEmpty { metrics.failovers.increment() }
-            do {
-                let attempt = try await send(endpoint, request, body: body, fields: fields, stream: stream, to: candidate, caller: caller, deadline: deadline, context: context)
-                return respond(attempt, endpoint: endpoint, stream: stream, caller: caller, started: started, context: context)
-            } catch let failure as AttemptFailure {
-                failures.append((candidate, failure.reason))
-                if health.failed(candidate.key, reason: failure.reason) { metrics.cooldowns.increment() }
-                health.end(candidate.key)
-                logger.warning("candidate failed", metadata: [
-                    "request_id": "\(context.requestID)", "candidate": "\(candidate)", "reason": "\(failure.reason)",
-                ])
-            }
-        }
-        throw Self.exhausted(model, failures: failures, timedOut: ContinuousClock.now >= deadline)
     }
 
-    /// The agent (or the forwarding peer) behind a request.
-    private func identify(_ request: Request, body: ByteBuffer, context: MeshRequestContext) async throws -> Caller {
-        guard request.headers[.dagiHop] != nil else {
-            return Caller(agent: try await authenticator.authenticate(request, context: context))
-        }
-        guard let hopVerifier else {
-            throw APIError(status: .forbidden, code: "hop_refused", message: "this node has no mesh secret and accepts no forwarded requests")
-        }
-        // The fast path verified it already (a signature is good once); it strips this header
-        // from everything clients send.
-        if request.headers[.dagiHopVerified] != nil, let model = request.headers[.dagiModel], !model.isEmpty {
-            return Caller(agent: request.headers[.dagiAgent] ?? "unknown", forcedModel: model)
-        }
-        do {
-            _ = try hopVerifier.verify(
-                method: request.method.rawValue, path: request.uri.path, body: body.readableBytesView,
-                header: { request.headers[HTTPField.Name($0)!] }, now: store.clock.wallMilliseconds()
-            )
-        } catch {
-            throw APIError(status: .unauthorized, code: "invalid_signature", message: "forwarded request refused: \(error.rawValue)")
-        }
-        guard let model = request.headers[.dagiModel], !model.isEmpty else { throw APIError.missingField("x-dagi-model") }
-        return Caller(agent: request.headers[.dagiAgent] ?? "unknown", forcedModel: model)
-    }
+    /// Logs a refusal (a bad key, a forged signature, a full connection table) at a bounded rate.
+    func logRefusal(_ message: String) { refusals.warning(message) }
 
-    struct AttemptFailure: Error {
-        let reason: String
-    }
-
-    /// An upstream that answered (status and headers in), ready to relay.
-    struct Attempt {
-        let candidate: Candidate
-        let upstream: HTTPRelay.UpstreamResponse
-        /// The answer is OpenAI-shaped and the request was Ollama's: translate.
-        let translate: Bool
-        let release: (@Sendable () -> Void)?
-        let sent: ContinuousClock.Instant
-    }
-
-    private func send(
-        _ endpoint: Endpoint, _ request: Request, body: ByteBuffer, fields: RequestFields, stream: Bool, to candidate: Candidate,
-        caller: Caller, deadline: ContinuousClock.Instant, context: MeshRequestContext
-    ) async throws -> Attempt {
-        health.begin(candidate.key)
-        let sent = ContinuousClock.now
-        let remaining = min(deadline - sent, config.firstByteTimeout.duration)
-        var url: String
-        var outgoing = body
-        var extraHeaders: [(String, String)] = [("x-request-id", context.requestID)]
-        var release: (@Sendable () -> Void)?
-        var translate = false
-        switch candidate.place {
-        case .swapper:
-            let lease: LocalLease
-            do {
-                lease = try await local.acquire(candidate.model, timeout: remaining)
-            } catch {
-                throw AttemptFailure(reason: "\(error)")
-            }
-            release = lease.release
-            url = lease.baseURL + endpoint.openAIPath
-            if endpoint.isOllama {
-                outgoing = try translatedRequest(endpoint, body: body, model: candidate.model, stream: stream)
-                translate = true
-            }
-        case .ollama:
-            url = candidate.baseURL + (endpoint.isOllama ? endpoint.path : endpoint.openAIPath)
-            if fields.model != candidate.model { outgoing = fields.replacingModel(in: body, with: candidate.model) }
-        case .remote:
-            url = candidate.baseURL + endpoint.path
-            guard let signer else { throw AttemptFailure(reason: "no mesh secret to sign a forwarded request") }
-            extraHeaders += signer.headers(method: request.method.rawValue, path: endpoint.path, body: body.readableBytesView, now: store.clock.wallMilliseconds())
-            extraHeaders += [("x-dagi-hop", "1"), ("x-dagi-agent", caller.agent), ("x-dagi-model", candidate.model)]
-        }
-        let upstream: HTTPRelay.UpstreamResponse
-        do {
-            upstream = try await HTTPRelay.send(
-                client: http, url: url, method: request.method, headers: request.headers, extraHeaders: extraHeaders,
-                body: outgoing, timeout: .nanoseconds(max(1_000_000, remaining.inNanoseconds))
-            )
-        } catch {
-            release?()
-            throw AttemptFailure(reason: Self.describe(error))
-        }
-        if upstream.status.code >= 500 || upstream.status == .tooManyRequests {
-            let detail = (try? await HTTPRelay.collect(upstream, limit: 64 << 10)).map { Self.errorMessage(in: $0) } ?? ""
-            release?()
-            throw AttemptFailure(reason: "answered \(upstream.status.code)\(detail.isEmpty ? "" : ": \(detail)")")
-        }
-        return Attempt(candidate: candidate, upstream: upstream, translate: translate, release: release, sent: sent)
-    }
-
-    private func translatedRequest(_ endpoint: Endpoint, body: ByteBuffer, model: String, stream: Bool) throws -> ByteBuffer {
-        let document: JSONValue
-        do { document = try JSONValue.parse(body.readableBytesView) } catch {
-            throw APIError.badRequest("the body is not valid JSON: \(error)", code: "invalid_json")
-        }
-        let translated: JSONValue
-        switch endpoint {
-        case .ollamaEmbed, .ollamaEmbeddings: translated = OllamaTranslation.embedRequest(document, endpoint: endpoint, model: model)
-        default: translated = try OllamaTranslation.chatRequest(document, endpoint: endpoint, model: model, stream: stream)
-        }
-        return ByteBuffer(bytes: translated.serialized())
-    }
-
-    // MARK: - Answering
-
-    private func respond(
-        _ attempt: Attempt, endpoint: Endpoint, stream: Bool, caller: Caller, started: ContinuousClock.Instant,
-        context: MeshRequestContext
-    ) -> Response {
-        let candidate = attempt.candidate
-        var headers = attempt.upstream.headers
-        headers[.dagiNode] = candidate.node
-        headers[.dagiModel] = candidate.model
-        headers[.dagiRoute] = candidate.route
-        headers[.requestID] = context.requestID
-        let tap = RelayTap()
-        let requestID = context.requestID
-        let onEnd: @Sendable (Int, (any Error)?) async -> Void = { [self] _, error in
-            finish(
-                candidate: candidate, caller: caller, started: started, sent: attempt.sent, tap: tap,
-                status: error == nil ? Int(attempt.upstream.status.code) : 502, error: error, requestID: requestID,
-                release: attempt.release
-            )
-        }
-        if attempt.translate, attempt.upstream.status == .ok {
-            return translatedResponse(attempt, endpoint: endpoint, stream: stream, headers: headers, tap: tap, started: started, requestID: requestID, onEnd: onEnd)
-        }
-        let format = StreamFormat(contentType: attempt.upstream.headers[.contentType])
-        let upstream = attempt.upstream
-        if format == .whole, let length = upstream.contentLength, length <= 1 << 20 {
-            // A small whole answer goes out in one write, still byte for byte.
-            let body = ResponseBody(contentLength: length) { writer in
-                do {
-                    let whole = try await upstream.body.collect(upTo: length)
-                    tap.observe(whole)
-                    try await writer.write(whole)
-                    await onEnd(whole.readableBytes, nil)
-                } catch {
-                    await onEnd(tap.bytes, error)
-                    throw error
-                }
-                try await writer.finish(nil)
-            }
-            return Response(status: upstream.status, headers: headers, body: body)
-        }
-        let body = ResponseBody(contentLength: upstream.contentLength) { writer in
-            var failure: (any Error)?
-            do {
-                for try await chunk in upstream.body {
-                    tap.observe(chunk)
-                    try await writer.write(chunk)
-                }
-            } catch {
-                failure = error
-            }
-            if let failure, let trailer = format.errorTrailer("the model server failed mid-answer: \(Self.describe(failure))", requestID: requestID) {
-                try? await writer.write(trailer)
-            }
-            await onEnd(tap.bytes, failure)
-            try await writer.finish(nil)
-        }
-        var response = Response(status: upstream.status, headers: headers, body: body)
-        if upstream.contentLength == nil { response.headers[HTTPField.Name.contentLength] = nil }
-        return response
-    }
-
-    /// An OpenAI answer turned into Ollama's shape: NDJSON line by line for streams, one JSON
-    /// document otherwise.
-    private func translatedResponse(
-        _ attempt: Attempt, endpoint: Endpoint, stream: Bool, headers: HTTPFields, tap: RelayTap, started: ContinuousClock.Instant,
-        requestID: String, onEnd: @escaping @Sendable (Int, (any Error)?) async -> Void
-    ) -> Response {
-        var headers = headers
-        headers[HTTPField.Name.contentLength] = nil
-        let upstream = attempt.upstream
-        let model = attempt.candidate.model
-        if stream {
-            headers[.contentType] = "application/x-ndjson"
-            let translator = OllamaStreamTranslator(endpoint: endpoint, model: model, started: started)
-            let body = ResponseBody { writer in
-                var failure: (any Error)?
-                do {
-                    for try await chunk in upstream.body {
-                        tap.observe(chunk)
-                        let lines = try translator.feed(chunk)
-                        if lines.readableBytes > 0 { try await writer.write(lines) }
-                    }
-                    try await writer.write(translator.finish())
-                } catch {
-                    failure = error
-                    if let trailer = StreamFormat.ndjson.errorTrailer("the model server failed mid-answer: \(Self.describe(error))", requestID: requestID) {
-                        try? await writer.write(trailer)
-                    }
-                }
-                await onEnd(tap.bytes, failure)
-                try await writer.finish(nil)
-            }
-            return Response(status: .ok, headers: headers, body: body)
-        }
-        headers[.contentType] = "application/json"
-        let body = ResponseBody { writer in
-            var failure: (any Error)?
-            do {
-                let whole = try await upstream.body.collect(upTo: 256 << 20)
-                tap.observe(whole)
-                let document = try JSONValue.parse(whole.readableBytesView)
-                let translated = endpoint == .ollamaEmbed || endpoint == .ollamaEmbeddings
-                    ? OllamaTranslation.embedResponse(document, endpoint: endpoint, model: model, total: ContinuousClock.now - started)
-                    : OllamaTranslation.chatResponse(document, endpoint: endpoint, model: model, total: ContinuousClock.now - started)
-                try await writer.write(ByteBuffer(bytes: translated.serialized()))
-            } catch {
-                failure = error
-                try? await writer.write(ByteBuffer(string: JSONValue.object(["error": .string("the model server's answer could not be read: \(error)")]).jsonString))
-            }
-            await onEnd(tap.bytes, failure)
-            try await writer.finish(nil)
-        }
-        return Response(status: .ok, headers: headers, body: body)
-    }
-
-    /// Everything that happens when a relay ends, on either path: the lease, the health of the
-    /// candidate, metrics, and the usage ledger (for requests that entered the mesh here).
+    /// Everything that happens when an answer ends: the lease, the candidate's health, metrics,
+    /// and the usage ledger (for requests that entered the mesh here).
     func finish(
-        candidate: Candidate, caller: Caller, started: ContinuousClock.Instant, sent: ContinuousClock.Instant, tap: RelayTap,
-        status: Int, error: (any Error)?, requestID: String, release: (@Sendable () -> Void)?
+        candidate: Candidate, request: InferenceRequest, sent: ContinuousClock.Instant, tap: RelayTap, status: Int, error: (any Error)?,
+        release: (@Sendable () -> Void)?
     ) {
         release?()
-        let latency = ContinuousClock.now - started
+        let latency = ContinuousClock.now - request.started
         let firstByte = tap.firstByte.map { $0 - sent }
         if error == nil || tap.bytes > 0 {
             health.succeeded(candidate.key, latency: firstByte ?? latency)
@@ -367,15 +146,14 @@ public final class RequestRouter: Sendable {
             model: candidate.model, route: candidate.route, status: status, latency: latency, firstByte: firstByte,
             tokensIn: tokens.prompt, tokensOut: tokens.completion
         )
-        if !caller.isHop {
+        if !request.caller.isHop {
             ledger.record(
-                agent: caller.agent, model: candidate.model, route: candidate.route, status: status, tokensIn: tokens.prompt,
-                tokensOut: tokens.completion, latencyMs: latency.inMilliseconds,
-                requestID: requestID
+                agent: request.caller.agent, model: candidate.model, route: candidate.route, status: status, tokensIn: tokens.prompt,
+                tokensOut: tokens.completion, latencyMs: latency.inMilliseconds, requestID: request.requestID
             )
         }
         if let error {
-            logger.warning("relay ended early", metadata: ["request_id": "\(requestID)", "candidate": "\(candidate)", "error": "\(error)"])
+            logger.warning("relay ended early", metadata: ["request_id": "\(request.requestID)", "candidate": "\(candidate)", "error": "\(error)"])
         }
     }
 
@@ -413,6 +191,13 @@ public final class RequestRouter: Sendable {
     }
 
     static func describe(_ error: any Error) -> String {
+        if let channel = error as? ChannelError {
+            switch channel {
+            case .connectTimeout: return "connection timed out"
+            case .ioOnClosedChannel, .eof, .alreadyClosed: return "connection closed by the upstream"
+            default: break
+            }
+        }
         if let client = error as? HTTPClientError {
             switch client {
             case .deadlineExceeded: return "timed out"
@@ -422,13 +207,99 @@ public final class RequestRouter: Sendable {
         }
         let text = "\(error)"
         if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
-        return text
+        return String(text.prefix(300))
     }
 
+    /// The human message in an upstream's error body (OpenAI's, Ollama's or Anthropic's shape).
     static func errorMessage(in body: ByteBuffer) -> String {
         if let document = try? JSONValue.parse(body.readableBytesView) {
-            if let message = document["error"]?["message"]?.stringValue ?? document["error"]?.stringValue { return String(message.prefix(300)) }
+            if let message = document["error"]?["message"]?.stringValue ?? document["error"]?.stringValue ?? document["message"]?.stringValue {
+                return String(message.prefix(500))
+            }
         }
         return String(String(buffer: body).prefix(200))
+    }
+
+    /// The machine-readable code in an upstream's error body, when it gives a sane one.
+    static func errorCode(in body: ByteBuffer) -> String? {
+        guard let document = try? JSONValue.parse(body.readableBytesView),
+              let code = document["error"]?["code"]?.stringValue ?? document["error"]?["type"]?.stringValue ?? document["code"]?.stringValue,
+              MeshName.isValid(code)
+        else { return nil }
+        return code
+    }
+}
+
+/// Limits of the node's port, applied to every connection (`node:` in the config).
+public struct ServerLimits: Sendable {
+    public var maxConnections: Int
+    /// A connection with no request in progress closes after this long.
+    public var idleTimeout: Duration
+    /// A request's head and body must arrive within this long.
+    public var requestReadTimeout: Duration
+
+    public init(maxConnections: Int = 1024, idleTimeout: Duration = .seconds(75), requestReadTimeout: Duration = .seconds(60)) {
+        self.maxConnections = maxConnections
+        self.idleTimeout = idleTimeout
+        self.requestReadTimeout = requestReadTimeout
+    }
+}
+
+/// Counts open connections against a limit.
+final class ConnectionGate: Sendable {
+    private let counter = Atomic<Int>(0)
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Counts a new connection; false (and not counted) when the limit is reached.
+    func open() -> Bool {
+        while true {
+            let current = counter.load(ordering: .relaxed)
+            guard current < limit else { return false }
+            if counter.compareExchange(expected: current, desired: current + 1, ordering: .relaxed).exchanged { return true }
+        }
+    }
+
+    func close() { counter.subtract(1, ordering: .relaxed) }
+
+    var count: Int { counter.load(ordering: .relaxed) }
+}
+
+/// A logger that says at most `perMinute` lines a minute (and how many it left out), for
+/// events a hostile client can cause at will.
+final class RateLimitedLog: Sendable {
+    private struct Window {
+        var start = ContinuousClock.now
+        var said = 0
+        var suppressed = 0
+    }
+
+    let logger: Logger
+    let perMinute: Int
+    private let window = Mutex(Window())
+
+    init(logger: Logger, perMinute: Int) {
+        self.logger = logger
+        self.perMinute = perMinute
+    }
+
+    func warning(_ message: String) {
+        let (say, suppressed): (Bool, Int) = window.withLock { window in
+            if ContinuousClock.now - window.start >= .seconds(60) {
+                let suppressed = window.suppressed
+                window = Window()
+                window.said = 1
+                return (true, suppressed)
+            }
+            guard window.said < perMinute else {
+                window.suppressed += 1
+                return (false, 0)
+            }
+            window.said += 1
+            return (true, 0)
+        }
+        guard say else { return }
+        logger.warning("\(message)\(suppressed > 0 ? " (\(suppressed) similar lines left out in the last minute)" : "")")
     }
 }

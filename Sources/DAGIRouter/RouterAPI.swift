@@ -5,12 +5,11 @@ import MeshCore
 import MeshHTTP
 import NIOCore
 
-/// The router's HTTP surface on the guardian's port:
+/// The router's documents on the guardian's port (its inference endpoints are served by the
+/// ``InferenceHandler`` in each connection's pipeline):
 ///
-/// - OpenAI: `POST /v1/chat/completions`, `/v1/completions`, `/v1/embeddings`; `GET /v1/models`,
-///   `/v1/models/{id}`.
-/// - Ollama: `POST /api/chat`, `/api/generate`, `/api/embed`, `/api/embeddings`; `GET /api/tags`,
-///   `/api/ps`, `/api/version`.
+/// - OpenAI: `GET /v1/models`, `/v1/models/{id}`.
+/// - Ollama: `GET /api/tags`, `/api/ps`, `/api/version`.
 /// - `GET /v1/routes/{model}?agent=A`: the ranked candidates and why (for `dagi route --explain`).
 public struct RouterAPI: Sendable {
     let router: RequestRouter
@@ -18,15 +17,12 @@ public struct RouterAPI: Sendable {
     public init(router: RequestRouter) { self.router = router }
 
     public func register(on routes: Router<MeshRequestContext>) {
-        for endpoint in Endpoint.allCases {
-            routes.post(RouterPath(endpoint.path)) { request, context in try await router.handle(endpoint, request, context: context) }
-        }
         routes.get("/v1/models") { request, context in
-            _ = try await router.authenticator.authenticate(request, context: context)
+            _ = try await router.authenticate(request.head, loopback: context.isLoopback)
             return JSONResponse.make(["object": "list", "data": .array(modelObjects())])
         }
         routes.get("/v1/models/**") { request, context in
-            _ = try await router.authenticator.authenticate(request, context: context)
+            _ = try await router.authenticate(request.head, loopback: context.isLoopback)
             let id = String(request.uri.path.dropFirst("/v1/models/".count)).removingPercentEncoding ?? ""
             guard let object = modelObjects().first(where: { $0["id"]?.stringValue == id }) else {
                 throw RequestRouter.apiError(for: .unknownModel(id, suggestions: router.catalog.current.suggestions(for: id)))
@@ -34,11 +30,11 @@ public struct RouterAPI: Sendable {
             return JSONResponse.make(object)
         }
         routes.get("/api/tags") { request, context in
-            _ = try await router.authenticator.authenticate(request, context: context)
+            _ = try await router.authenticate(request.head, loopback: context.isLoopback)
             return JSONResponse.make(["models": .array(ollamaModels(loadedOnly: false))])
         }
         routes.get("/api/ps") { request, context in
-            _ = try await router.authenticator.authenticate(request, context: context)
+            _ = try await router.authenticate(request.head, loopback: context.isLoopback)
             return JSONResponse.make(["models": .array(ollamaModels(loadedOnly: true))])
         }
         routes.get("/api/version") { _, _ in JSONResponse.make(JSONValue.object(["version": "0.6.0"])) }

@@ -8,10 +8,7 @@ public struct RouterService: Service {
     public init(router: RequestRouter) { self.router = router }
 
     /// Loads the catalog and the agent keys once, so the first request is routed right.
-    public func prepare() async throws {
-        try await router.catalog.refresh()
-        try await router.authenticator.reload()
-    }
+    public func prepare() async throws { try await router.prepare() }
 
     public func run() async throws {
         // maintain() returns when its task is cancelled, which graceful shutdown does.

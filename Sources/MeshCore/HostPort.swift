@@ -23,9 +23,9 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
 
     /// The base URL a peer on the network would use to reach this address. A wildcard host
     /// (`0.0.0.0`, `::`) is replaced by `advertisedHost` since nobody can connect to it.
-    public func baseURL(advertisedHost: String) -> String {
+    public func baseURL(advertisedHost: String, tls: Bool = false) -> String {
         let reachable = (host == "0.0.0.0" || host == "::") ? advertisedHost : host
-        return "http://" + HostPort(host: reachable, port: port).description
+        return (tls ? "https://" : "http://") + HostPort(host: reachable, port: port).description
     }
 }
 

@@ -1,8 +1,10 @@
 import MeshCore
 import NIOCore
 
-/// The few fields of an OpenAI- or Ollama-style request body that routing needs, read without
-/// building the rest: the JSON is validated in one pass and everything else is skipped.
+/// The few fields of an OpenAI-, Ollama- or Anthropic-style request body that routing needs,
+/// read without building the rest: the JSON is validated in one pass and everything else is
+/// skipped. The sampling parameters every API shares are range-checked here, so a request that
+/// no model server would accept is answered 400 before any upstream is called.
 public struct RequestFields: Sendable, Equatable {
     public var model: String?
     public var stream: Bool?
@@ -16,8 +18,11 @@ public struct RequestFields: Sendable, Equatable {
         self.stream = stream
     }
 
+    /// Longest model name accepted: names travel in headers and table keys.
+    public static let maxModelLength = 256
+
     /// Reads the fields from a body; throws ``APIError`` (400) when it is not a JSON object or a
-    /// field has the wrong type.
+    /// field has the wrong type or range.
     public static func read(_ body: ByteBuffer) throws -> RequestFields {
         var fields = RequestFields()
         var parser = JSONParser(Array(body.readableBytesView))
@@ -27,8 +32,8 @@ public struct RequestFields: Sendable, Equatable {
                 switch key {
                 case "model":
                     let start = parser.index
-                    guard case .string(let model) = try parser.parseValue() else {
-                        throw APIError.badRequest("\"model\" must be a string", code: "invalid_model", param: "model")
+                    guard case .string(let model) = try parser.parseValue(), model.utf8.count <= maxModelLength else {
+                        throw APIError.badRequest("\"model\" must be a string of at most \(maxModelLength) bytes", code: "invalid_model", param: "model")
                     }
                     fields.model = model
                     fields.modelRange = start..<parser.index
@@ -37,6 +42,22 @@ public struct RequestFields: Sendable, Equatable {
                         throw APIError.badRequest("\"stream\" must be true or false", code: "invalid_type", param: "stream")
                     }
                     fields.stream = stream
+                case "messages", "contents":
+                    guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "[") else {
+                        throw APIError.badRequest("\"\(key)\" must be a list", code: "invalid_type", param: key)
+                    }
+                    try parser.skipValue(depth: 1)
+                case "max_tokens", "max_completion_tokens", "n":
+                    try checkInteger(key, try parser.parseValue(), minimum: 1)
+                case "temperature":
+                    try checkNumber(key, try parser.parseValue(), in: 0...2)
+                case "top_p":
+                    try checkNumber(key, try parser.parseValue(), in: 0...1)
+                case "options", "stream_options", "metadata":
+                    guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "{") || parser.bytes[parser.index] == UInt8(ascii: "n") else {
+                        throw APIError.badRequest("\"\(key)\" must be an object", code: "invalid_type", param: key)
+                    }
+                    try parser.skipValue(depth: 1)
                 default:
                     break
                 }
@@ -45,6 +66,22 @@ public struct RequestFields: Sendable, Equatable {
             throw APIError.badRequest("the body is not valid JSON: \(error)", code: "invalid_json")
         }
         return fields
+    }
+
+    private static func checkInteger(_ key: String, _ value: JSONValue, minimum: Int64) throws {
+        if value == .null { return }
+        guard let number = value.intValue, number >= minimum, number <= Int64(Int32.max) else {
+            throw APIError.badRequest("\"\(key)\" must be a whole number from \(minimum) to \(Int32.max)", code: "invalid_value", param: key)
+        }
+    }
+
+    private static func checkNumber(_ key: String, _ value: JSONValue, in range: ClosedRange<Double>) throws {
+        if value == .null { return }
+        guard let number = value.doubleValue, range.contains(number) else {
+            throw APIError.badRequest(
+                "\"\(key)\" must be a number from \(range.lowerBound.formatted) to \(range.upperBound.formatted)", code: "invalid_value", param: key
+            )
+        }
     }
 
     /// The body with the `model` value replaced (the rest byte for byte), for upstreams that
@@ -61,6 +98,10 @@ public struct RequestFields: Sendable, Equatable {
         out.writeBytes(bytes[(bytes.startIndex + range.upperBound)...])
         return out
     }
+}
+
+extension Double {
+    fileprivate var formatted: String { self == rounded() ? String(Int(self)) : String(self) }
 }
 
 extension APIError {

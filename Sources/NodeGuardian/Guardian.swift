@@ -2,6 +2,8 @@ import AsyncHTTPClient
 import DAGIRouter
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import MeshStore
 import MeshCore
@@ -43,25 +45,41 @@ public enum Guardian {
         httpConfiguration.connectionPool.retryConnectionEstablishment = false
         httpConfiguration.decompression = .disabled
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        // Peers over https are verified against the mesh's own CA: a client of their own.
+        var meshHTTP = http
+        if let ca = config.mesh.ca {
+            var meshConfiguration = httpConfiguration
+            meshConfiguration.tlsConfiguration = try MeshTLS.client(caFile: ca)
+            meshHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: meshConfiguration)
+        }
         do {
-            try await serve(config: config, options: options, store: store, http: http, dataDirectory: dataDirectory, logger: logger)
+            try await serve(
+                config: config, options: options, store: store, secret: secret, http: http, meshHTTP: meshHTTP, dataDirectory: dataDirectory,
+                logger: logger
+            )
         } catch {
             try? await http.shutdown()
+            if meshHTTP !== http { try? await meshHTTP.shutdown() }
             throw error
         }
         try await http.shutdown()
+        if meshHTTP !== http { try await meshHTTP.shutdown() }
         try store.checkpoint()
         logger.info("stopped cleanly")
     }
 
     private static func serve(
-        config: NodeConfig, options: GuardianOptions, store: MeshStore, http: HTTPClient, dataDirectory: String, logger: Logger
+        config: NodeConfig, options: GuardianOptions, store: MeshStore, secret: MeshSecret?, http: HTTPClient, meshHTTP: HTTPClient,
+        dataDirectory: String, logger: Logger
     ) async throws {
         let registry = PrometheusCollectorRegistry()
+        // One verifier, so this run has one boot id for sync and forwarded requests alike.
+        let verifier = secret.map { MeshVerifier(secret: $0, nodeID: store.nodeID, skewMs: config.mesh.clockSkew.milliseconds) }
         let metrics = GuardianMetrics(registry: registry)
         let identity = NodeIdentity(
             id: store.nodeID, hostname: DataDirectory.defaultNodeID(),
-            apiURL: config.node.advertiseURL?.base ?? config.node.listen.baseURL(advertisedHost: DataDirectory.defaultNodeID()),
+            apiURL: config.node.advertiseURL?.base
+                ?? config.node.listen.baseURL(advertisedHost: DataDirectory.defaultNodeID(), tls: config.node.tls != nil),
             startedAt: store.clock.wallMilliseconds()
         )
         try await AgentRegistrar(store: store, logger: logger).register(config.agents)
@@ -97,7 +115,7 @@ public enum Guardian {
         let swapperAPI = SwapperAPI(swapper: swapper, http: http, ollama: ollamaSource, store: store)
 
         if config.router.openLocalhost {
-            try await store.write { try $0.putIfChanged(AgentRecord(name: AgentAuthenticator.localAgent, tier: "local")) }
+            try await store.write { try $0.putIfChanged(AgentRecord(name: AgentKeys.localAgent, tier: "local")) }
         }
         let ledger = UsageLedger(store: store, logger: logger)
         var swapperNames: ModelCatalog.SwapperNames = [:]
@@ -108,10 +126,10 @@ public enum Guardian {
         let catalog = ModelCatalog(
             store: store, aliases: config.router.aliases, swapperNames: swapperNames, ollamaURL: ollamaSource?.client.baseURL.base
         )
-        let requestRouter = RequestRouter(
-            config: config.router, store: store, catalog: catalog, local: SwapperBackend(swapper: swapper), http: http,
-            secret: MeshSecret.fromEnvironment(config.mesh.secretEnv), metricsRegistry: registry, ledger: ledger,
-            agentSeen: { presence.mark($0) }, logger: logger
+        let requestRouter = try RequestRouter(
+            config: config.router, serverLimits: config.node.serverLimits, store: store, catalog: catalog,
+            local: SwapperBackend(swapper: swapper), verifier: verifier, directory: PeerDirectory(http: meshHTTP),
+            meshCA: config.mesh.ca, metricsRegistry: registry, ledger: ledger, agentSeen: { presence.mark($0) }, logger: logger
         )
         let routerService = RouterService(router: requestRouter)
         try await routerService.prepare()
@@ -119,16 +137,20 @@ public enum Guardian {
 
         let router = Router(context: MeshRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
-        GuardianAPI(store: store, presence: presence, registry: registry).register(on: router)
+        GuardianAPI(store: store, presence: presence, registry: registry, boot: verifier?.boot).register(on: router)
         sync.register(on: router)
         swapperAPI.registerControls(on: router)
         swapperAPI.registerProxy(on: router, prefix: "/swapper")
         RouterAPI(router: requestRouter).register(on: router)
         let listen = config.node.listen
+        // HTTP/1 with the router's handler for inference requests in each connection's pipeline.
+        var server = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: requestRouter.channelHandlers()))
+        if let tls = config.node.tls {
+            server = try .tls(server, tlsConfiguration: MeshTLS.server(certificate: tls.cert, key: tls.key))
+        }
         let app = Application(
             router: router,
-            // HTTP/1 with the router's fast path for inference requests in the pipeline.
-            server: .dagiRouter(requestRouter),
+            server: server,
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "dagi-node-guardian"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? listen.port

@@ -94,6 +94,12 @@ public struct NodeSection: Sendable, Decodable {
     public var dataDir: String?
     /// Serve the node's port over TLS with this certificate and key.
     public var tls: TLSSection?
+    /// Open connections at most; more are closed at once.
+    public var maxConnections: Int
+    /// A connection with no request in progress closes after this long.
+    public var idleTimeout: ConfigDuration
+    /// A request's head and body must arrive within this long.
+    public var requestReadTimeout: ConfigDuration
 
     public static let defaultListen = HostPort(host: "127.0.0.1", port: 7007)
 
@@ -102,9 +108,15 @@ public struct NodeSection: Sendable, Decodable {
         self.listen = listen
         self.advertiseURL = advertiseURL
         self.dataDir = dataDir
+        self.maxConnections = 1024
+        self.idleTimeout = .seconds(75)
+        self.requestReadTimeout = .seconds(60)
     }
 
-    enum CodingKeys: String, CodingKey { case id, listen, advertiseURL = "advertise_url", dataDir = "data_dir", tls }
+    enum CodingKeys: String, CodingKey {
+        case id, listen, advertiseURL = "advertise_url", dataDir = "data_dir", tls, maxConnections = "max_connections"
+        case idleTimeout = "idle_timeout", requestReadTimeout = "request_read_timeout"
+    }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -119,6 +131,22 @@ public struct NodeSection: Sendable, Decodable {
         advertiseURL = try c.decodeIfPresent(HTTPURL.self, forKey: .advertiseURL)
         dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir)
         tls = try c.decodeIfPresent(TLSSection.self, forKey: .tls)
+        let d = NodeSection()
+        maxConnections = try c.decode(.maxConnections, default: d.maxConnections)
+        idleTimeout = try c.decode(.idleTimeout, default: d.idleTimeout)
+        requestReadTimeout = try c.decode(.requestReadTimeout, default: d.requestReadTimeout)
+        guard (1...1_000_000).contains(maxConnections) else {
+            throw DecodingError.dataCorruptedError(forKey: .maxConnections, in: c, debugDescription: "max_connections must be 1...1000000")
+        }
+        for (value, key) in [(idleTimeout, CodingKeys.idleTimeout), (requestReadTimeout, .requestReadTimeout)]
+        where value.milliseconds < 100 || value.milliseconds > 86_400_000 {
+            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "must be 100ms...24h")
+        }
+    }
+
+    /// The limits the router's connection handler applies.
+    public var serverLimits: ServerLimits {
+        ServerLimits(maxConnections: maxConnections, idleTimeout: idleTimeout.duration, requestReadTimeout: requestReadTimeout.duration)
     }
 }
 

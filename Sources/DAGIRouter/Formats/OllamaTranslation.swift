@@ -9,6 +9,22 @@ import NIOCore
 enum OllamaTranslation {
     // MARK: Requests
 
+    /// An Ollama request's body as the OpenAI request an OpenAI-compatible server takes.
+    static func openAIRequest(_ request: InferenceRequest, model: String) throws -> ByteBuffer {
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(request.body.readableBytesView)
+        } catch {
+            throw APIError.badRequest("the body is not valid JSON: \(error)", code: "invalid_json")
+        }
+        let translated: JSONValue
+        switch request.endpoint {
+        case .ollamaEmbed, .ollamaEmbeddings: translated = embedRequest(document, endpoint: request.endpoint, model: model)
+        default: translated = try chatRequest(document, endpoint: request.endpoint, model: model, stream: request.stream)
+        }
+        return ByteBuffer(bytes: translated.serialized())
+    }
+
     /// `/api/chat` or `/api/generate` → an OpenAI chat completion request.
     static func chatRequest(_ body: JSONValue, endpoint: Endpoint, model: String, stream: Bool) throws -> JSONValue {
         var request: [String: JSONValue] = ["model": .string(model), "stream": .bool(stream)]
@@ -143,112 +159,5 @@ enum OllamaTranslation {
         object["load_duration"] = .int(0)
         object["prompt_eval_count"] = all["prompt_eval_count"]
         return .object(object)
-    }
-}
-
-/// Turns an OpenAI server-sent-event stream into Ollama's NDJSON stream, chunk by chunk: each
-/// content delta becomes a line as soon as it arrives; the final line carries `done_reason`,
-/// the token counts and the durations.
-final class OllamaStreamTranslator: @unchecked Sendable {
-    // Used by one relay at a time (hence @unchecked).
-    private var pending: [UInt8] = []
-    private var finishReason: String?
-    private var usage: JSONValue?
-    private var timings: JSONValue?
-    private var finished = false
-    let endpoint: Endpoint
-    let model: String
-    let started: ContinuousClock.Instant
-    let createdAt = OllamaTranslation.timestamp()
-
-    init(endpoint: Endpoint, model: String, started: ContinuousClock.Instant) {
-        self.endpoint = endpoint
-        self.model = model
-        self.started = started
-    }
-
-    /// One server-sent event may not exceed this; a stream that never ends its events is cut.
-    static let maxEvent = 1 << 20
-
-    struct OversizedEvent: Error, CustomStringConvertible {
-        var description: String { "an event of the model server's stream exceeds \(OllamaStreamTranslator.maxEvent) bytes" }
-    }
-
-    /// Feeds upstream bytes; returns the NDJSON lines they complete.
-    func feed(_ buffer: ByteBuffer) throws -> ByteBuffer {
-        pending.append(contentsOf: buffer.readableBytesView)
-        if pending.count > Self.maxEvent, eventEnd() == nil { throw OversizedEvent() }
-        var out = ByteBuffer()
-        while let end = eventEnd() {
-            let event = pending[..<end.start]
-            pending.removeSubrange(..<end.next)
-            for line in event.split(separator: 0x0a) where line.starts(with: Array("data:".utf8)) {
-                var payload = line.dropFirst(5)
-                while payload.first == 0x20 { payload = payload.dropFirst() }
-                if payload.starts(with: Array("[DONE]".utf8)) {
-                    out.writeBytes(finalLine())
-                    continue
-                }
-                guard let chunk = try? JSONValue.parse(payload) else { continue }
-                out.writeBytes(translate(chunk))
-            }
-        }
-        return out
-    }
-
-    /// Called when the upstream ends; closes the stream if [DONE] never came.
-    func finish() -> ByteBuffer {
-        var out = ByteBuffer()
-        if !pending.isEmpty, let rest = try? feed(ByteBuffer(bytes: [0x0a, 0x0a])) { out.writeImmutableBuffer(rest) }
-        if !finished { out.writeBytes(finalLine()) }
-        return out
-    }
-
-    private func eventEnd() -> (start: Int, next: Int)? {
-        var i = 0
-        while i + 1 < pending.count {
-            if pending[i] == 0x0a, pending[i + 1] == 0x0a { return (i, i + 2) }
-            if i + 3 < pending.count, pending[i] == 0x0d, pending[i + 1] == 0x0a, pending[i + 2] == 0x0d, pending[i + 3] == 0x0a {
-                return (i, i + 4)
-            }
-            i += 1
-        }
-        return nil
-    }
-
-    private func translate(_ chunk: JSONValue) -> [UInt8] {
-        if let usage = chunk["usage"], usage != .null { self.usage = usage }
-        if let timings = chunk["timings"] { self.timings = timings }
-        guard let choice = chunk["choices"]?.arrayValue?.first else { return [] }
-        if let reason = choice["finish_reason"]?.stringValue { finishReason = reason }
-        let delta = choice["delta"]
-        let content = delta?["content"]?.stringValue ?? ""
-        let calls = delta?["tool_calls"]?.arrayValue ?? []
-        guard !content.isEmpty || !calls.isEmpty else { return [] }
-        var line: [String: JSONValue] = ["model": .string(model), "created_at": .string(createdAt), "done": false]
-        if endpoint == .ollamaGenerate {
-            line["response"] = .string(content)
-        } else {
-            var message: [String: JSONValue] = ["role": "assistant", "content": .string(content)]
-            if !calls.isEmpty { message["tool_calls"] = .array(calls.map(OllamaTranslation.ollamaToolCall)) }
-            line["message"] = .object(message)
-        }
-        return JSONValue.object(line).serialized() + [0x0a]
-    }
-
-    private func finalLine() -> [UInt8] {
-        guard !finished else { return [] }
-        finished = true
-        var line: [String: JSONValue] = [
-            "model": .string(model), "created_at": .string(OllamaTranslation.timestamp()), "done": true,
-            "done_reason": .string(OllamaTranslation.doneReason(finishReason)),
-        ]
-        if endpoint == .ollamaGenerate {
-            line["response"] = ""
-        } else {
-            line["message"] = ["role": "assistant", "content": ""]
-        }
-        line.merge(OllamaTranslation.stats(usage: usage, timings: timings, total: ContinuousClock.now - started)) { $1 }
-        return JSONValue.object(line).serialized() + [0x0a]
     }
 }

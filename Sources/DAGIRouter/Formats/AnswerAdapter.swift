@@ -1,0 +1,52 @@
+import MeshCore
+import NIOCore
+
+/// Turns an upstream's answer into the client's format, chunk by chunk, as the relay streams it.
+/// One adapter per answer, confined to the relay's event loop.
+protocol AnswerAdapter: AnyObject {
+    /// The content type the client gets, given the upstream's.
+    func contentType(upstream: String?) -> String?
+    /// Upstream body bytes in, bytes for the client out (possibly none yet).
+    func feed(_ chunk: ByteBuffer) throws -> ByteBuffer?
+    /// The upstream ended cleanly: the last bytes for the client.
+    func finish() throws -> ByteBuffer?
+    /// The bytes that end the client's stream with an error after its first byte, or nil
+    /// when the framing cannot carry one.
+    func errorTrailer(_ message: String, requestID: String) -> ByteBuffer?
+    /// Whether bytes pass unchanged (the upstream's content length then still holds).
+    var isPassthrough: Bool { get }
+    /// Whether the client's answer streams (flushed chunk by chunk) rather than arriving whole.
+    var streams: Bool { get }
+}
+
+/// Bytes relayed unchanged: a client and an upstream that speak the same API.
+final class PassthroughAnswer: AnswerAdapter {
+    private var format = StreamFormat.whole
+
+    func contentType(upstream: String?) -> String? {
+        format = StreamFormat(contentType: upstream)
+        return upstream
+    }
+
+    func feed(_ chunk: ByteBuffer) -> ByteBuffer? { chunk }
+    func finish() -> ByteBuffer? { nil }
+    func errorTrailer(_ message: String, requestID: String) -> ByteBuffer? { format.errorTrailer(message, requestID: requestID) }
+    var isPassthrough: Bool { true }
+    var streams: Bool { format != .whole }
+}
+
+/// Which adapter an answer needs; decided where the call is prepared, built on the relay's loop.
+enum AnswerKind: Sendable {
+    case passthrough
+    /// An OpenAI chat or embeddings answer for an Ollama client.
+    case ollama(Endpoint, model: String, stream: Bool, started: ContinuousClock.Instant)
+
+    func makeAdapter() -> any AnswerAdapter {
+        switch self {
+        case .passthrough: return PassthroughAnswer()
+        case .ollama(let endpoint, let model, let stream, let started):
+            return stream ? OllamaStreamAnswer(endpoint: endpoint, model: model, started: started)
+                : OllamaWholeAnswer(endpoint: endpoint, model: model, started: started)
+        }
+    }
+}

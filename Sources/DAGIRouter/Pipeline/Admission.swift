@@ -1,0 +1,128 @@
+import HTTPTypes
+import MeshCore
+import MeshHTTP
+import NIOCore
+
+/// The one admission step of every inference request, in two halves:
+///
+/// - ``head(_:loopback:keysReloaded:)`` decides from the headers alone who is calling — an
+///   agent by its key, or a peer whose signature headers pass the cheap checks — so a request
+///   without a valid key is refused before its body is read;
+/// - ``body(_:endpoint:head:body:requestID:started:)`` then checks what needs the body (a
+///   hop's signature over it, the fields and their ranges) and the agent's rate limit.
+///
+/// The verdict travels in the ``InferenceRequest``; nothing downstream reads a header to learn
+/// who is calling.
+struct Admission: Sendable {
+    let keys: AgentKeys
+    let catalog: ModelCatalog
+    let verifier: MeshVerifier?
+    let limiter: RateLimiter
+    let openLocalhost: Bool
+    let now: @Sendable () -> Int64
+
+    /// A caller known from the headers, its body still to be read.
+    enum Pending: Sendable {
+        case agent(String)
+        case hop(MeshVerifier.PendingRequest, agent: String, model: String)
+    }
+
+    enum HeadVerdict {
+        case admitted(Pending)
+        /// A key (or its agent) this node does not hold in memory: re-read them, then decide again.
+        case unknownKey
+        case refused(APIError)
+    }
+
+    func head(_ head: HTTPRequest, loopback: Bool, keysReloaded: Bool) -> HeadVerdict {
+        if head.headerFields[.dagiHop] != nil { return hop(head) }
+        switch keys.lookup(head.headerFields[.authorization]) {
+        case .agent(let agent):
+            // A deleted agent's key is revoked everywhere as soon as the deletion replicates. An
+            // agent this node has not seen yet (just created by `dagi` in another process) is
+            // looked up once more before the verdict.
+            guard catalog.current.agents[agent] != nil else {
+                return keysReloaded ? .refused(Self.unauthorized("the agent of this key does not exist (deleted?)")) : .unknownKey
+            }
+            return .admitted(.agent(agent))
+        case .unknown:
+            if !keysReloaded { return .unknownKey }
+            // The openai client insists on some key: a placeholder from this machine is the
+            // local agent when open_localhost is on.
+            if openLocalhost, loopback { return .admitted(.agent(AgentKeys.localAgent)) }
+            return .refused(Self.unauthorized("the API key is not valid for any agent of this node"))
+        case .malformed:
+            return .refused(Self.unauthorized("the Authorization header must be \"Bearer <key>\""))
+        case .missing:
+            if openLocalhost, loopback { return .admitted(.agent(AgentKeys.localAgent)) }
+            return .refused(Self.unauthorized("an API key is required (Authorization: Bearer <key>); create one with `dagi keys create AGENT`"))
+        }
+    }
+
+    private func hop(_ head: HTTPRequest) -> HeadVerdict {
+        guard let verifier else {
+            return .refused(APIError(status: .forbidden, code: "hop_refused", message: "this node has no mesh secret and accepts no forwarded requests"))
+        }
+        let pending: MeshVerifier.PendingRequest
+        do {
+            pending = try verifier.precheck(header: { head.headerFields[HTTPField.Name($0)!] }, now: now())
+        } catch {
+            var refusal = APIError(status: .unauthorized, code: error.code, message: "forwarded request refused: \(error.rawValue)")
+            if error == .staleBoot { refusal.headers[HTTPField.Name(MeshSignature.bootHeader)!] = verifier.boot }
+            return .refused(refusal)
+        }
+        guard let agent = head.headerFields[HTTPField.Name(HopHeader.agent)!], MeshName.isValid(agent),
+              let model = head.headerFields[HTTPField.Name(HopHeader.model)!], !model.isEmpty, model.utf8.count <= RequestFields.maxModelLength
+        else {
+            return .refused(.badRequest("a forwarded request names its agent and model", code: "invalid_hop"))
+        }
+        return .admitted(.hop(pending, agent: agent, model: model))
+    }
+
+    /// Completes admission once the body is in. Throws ``APIError``.
+    func body(
+        _ pending: Pending, endpoint: Endpoint, head: HTTPRequest, body: ByteBuffer, requestID: String, started: ContinuousClock.Instant
+    ) throws -> InferenceRequest {
+        let caller: Caller
+        switch pending {
+        case .agent(let agent):
+            caller = .agent(agent)
+        case .hop(let signature, let agent, let model):
+            guard let verifier else { throw APIError(status: .forbidden, code: "hop_refused", message: "no mesh secret") }
+            do {
+                let sender = try verifier.verify(
+                    signature, method: head.method.rawValue, target: head.path ?? "", body: body.readableBytesView, hopHeaders: [agent, model],
+                    now: now()
+                )
+                caller = .hop(from: sender, agent: agent, model: model, signature: signature)
+            } catch {
+                throw APIError(status: .unauthorized, code: error.code, message: "forwarded request refused: \(error.rawValue)")
+            }
+        }
+        let fields = try RequestFields.read(body)
+        guard let model = fields.model, !model.isEmpty else { throw APIError.missingField("model") }
+        guard fields.present.contains(endpoint.requiredField) || (endpoint == .ollamaEmbeddings && fields.present.contains("input")) else {
+            throw APIError.missingField(endpoint.requiredField)
+        }
+        // Hops were counted where they entered the mesh.
+        if case .agent(let agent) = caller {
+            try limiter.admit(agent, rpm: catalog.current.agents[agent]?.rpm)
+        }
+        let connection = head.headerFields[.connection]?.lowercased()
+        return InferenceRequest(
+            endpoint: endpoint, head: head, body: body, fields: fields, caller: caller, requestID: requestID, started: started,
+            stream: endpoint.canStream && (fields.stream ?? endpoint.streamsByDefault), keepAlive: connection != "close"
+        )
+    }
+
+    static func unauthorized(_ message: String) -> APIError {
+        APIError(status: .unauthorized, code: "invalid_api_key", message: message, headers: [.wwwAuthenticate: "Bearer"])
+    }
+}
+
+extension HTTPField.Name {
+    static let dagiHop = HTTPField.Name(HopHeader.hop)!
+    static let dagiNode = HTTPField.Name("x-dagi-node")!
+    static let dagiModel = HTTPField.Name("x-dagi-model")!
+    static let dagiRoute = HTTPField.Name("x-dagi-route")!
+}

@@ -1,0 +1,89 @@
+import HTTPTypes
+import MeshHTTP
+import NIOCore
+import NIOHTTPTypes
+
+/// Writes one request's answer to the client: the head with where it ran (and, for a hop, this
+/// node's signature), body parts flushed as they come for streams, the end, and errors in the
+/// client's API (OpenAI's or Ollama's shape) with the request id. Confined to the client
+/// connection's event loop; tells the connection's handler when the answer is complete.
+final class ClientWriter {
+    let context: ChannelHandlerContext
+    unowned let handler: InferenceHandler
+    let requestID: String
+    let ollamaStyle: Bool
+    let keepAlive: Bool
+    /// Signs the answer of a hop with its status (nil for a client's request).
+    let signature: ((Int) -> [(String, String)])?
+    private var headWritten = false
+    private var ended = false
+
+    init(
+        context: ChannelHandlerContext, handler: InferenceHandler, requestID: String, ollamaStyle: Bool, keepAlive: Bool,
+        signature: ((Int) -> [(String, String)])?
+    ) {
+        self.context = context
+        self.handler = handler
+        self.requestID = requestID
+        self.ollamaStyle = ollamaStyle
+        self.keepAlive = keepAlive
+        self.signature = signature
+    }
+
+    var eventLoop: any EventLoop { context.eventLoop }
+
+    func head(_ response: HTTPResponse, route: Candidate?, flush: Bool) {
+        guard !headWritten, !ended else { return }
+        headWritten = true
+        var response = response
+        if let route {
+            response.headerFields[.dagiNode] = route.node
+            response.headerFields[.dagiModel] = route.model
+            response.headerFields[.dagiRoute] = route.route
+        }
+        response.headerFields[.requestID] = requestID
+        if !keepAlive { response.headerFields[.connection] = "close" }
+        for (name, value) in signature?(response.status.code) ?? [] {
+            if let field = HTTPField.Name(name) { response.headerFields[field] = value }
+        }
+        let part = NIOAny(HTTPResponsePart.head(response))
+        if flush { context.writeAndFlush(part, promise: nil) } else { context.write(part, promise: nil) }
+    }
+
+    func body(_ buffer: ByteBuffer, flush: Bool) {
+        guard headWritten, !ended else { return }
+        let part = NIOAny(HTTPResponsePart.body(buffer))
+        if flush { context.writeAndFlush(part, promise: nil) } else { context.write(part, promise: nil) }
+    }
+
+    func end() {
+        guard headWritten, !ended else { return }
+        ended = true
+        let close = !keepAlive
+        let context = self.context
+        context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil))).assumeIsolated().whenComplete { _ in
+            if close { context.close(promise: nil) }
+        }
+        handler.answered(keepAlive: keepAlive)
+    }
+
+    /// The whole answer is an error.
+    func error(_ error: APIError, route: Candidate?) {
+        guard !headWritten, !ended else { return }
+        var fields = error.headers
+        fields[.contentType] = "application/json"
+        let body = ollamaStyle ? error.ollamaBody(requestID: requestID) : error.body(requestID: requestID)
+        fields[.contentLength] = String(body.count)
+        head(HTTPResponse(status: error.status, headerFields: fields), route: route, flush: false)
+        self.body(context.channel.allocator.buffer(bytes: body), flush: false)
+        end()
+    }
+
+    /// The answer cannot be completed (a whole answer cut short): the connection closes.
+    func abort() {
+        guard !ended else { return }
+        ended = true
+        context.close(promise: nil)
+        handler.answered(keepAlive: false)
+    }
+}

@@ -1,0 +1,408 @@
+import HTTPTypes
+import MeshCore
+import MeshHTTP
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+
+/// One admitted request from its first attempt to its last byte, on the client connection's
+/// event loop.
+///
+/// It tries the planned candidates in order — failing over on a connection error, a timeout, a
+/// 5xx or a 429, a peer's refusal or an unsigned peer answer, all before the first byte reaches
+/// the client — then relays the answer through its format adapter with backpressure. A loaded
+/// local model or a known peer is sent to at once; a model that must start, or a peer whose
+/// identity is not known yet, is waited for in a task and the exchange resumes on its loop. When
+/// the client hangs up, the upstream connection is closed at once (a model server then stops
+/// generating) and the lease is released.
+final class Exchange: UpstreamReceiver {
+    private enum Phase {
+        case preparing
+        case connecting
+        case awaitingHead
+        /// An answer not to relay (a failover status, or an error to rephrase): its body is read,
+        /// bounded, for the message.
+        case readingError(HTTPResponseStatus, ByteBuffer)
+        case relaying
+        case done
+    }
+
+    let request: InferenceRequest
+    let router: RequestRouter
+    let writer: ClientWriter
+    let pool: LoopPool
+    private var plan: [RankedCandidate]
+    private var next = 0
+    private var failures: [(Candidate, String)] = []
+    private var phase = Phase.preparing
+    private var candidate: Candidate?
+    private var call: UpstreamCall?
+    private var upstream: (any Channel)?
+    private var timer: Scheduled<Void>?
+    private var waiting: Task<Void, Never>?
+    private var adapter: (any AnswerAdapter)?
+    private let tap = RelayTap()
+    private var status = 0
+    private var sent = ContinuousClock.now
+    private var reusable = false
+    private var retriedBoot = false
+    private var lastChunk = ContinuousClock.now
+    let deadline: ContinuousClock.Instant
+
+    init(request: InferenceRequest, plan: [RankedCandidate], router: RequestRouter, writer: ClientWriter, pool: LoopPool) {
+        self.request = request
+        self.plan = plan
+        self.router = router
+        self.writer = writer
+        self.pool = pool
+        self.deadline = request.started + router.config.requestTimeout.duration
+    }
+
+    var eventLoop: any EventLoop { writer.eventLoop }
+
+    func start() { tryNext() }
+
+    // MARK: - Attempts
+
+    private func tryNext() {
+        while next < plan.count {
+            guard ContinuousClock.now < deadline, failures.count < router.config.maxAttempts else { break }
+            let candidate = plan[next].candidate
+            next += 1
+            if !failures.isEmpty { router.metrics.failovers.increment() }
+            self.candidate = candidate
+            router.health.begin(candidate.key)
+            let backend = router.backend(for: candidate)
+            do {
+                if let call = try backend.prepareNow(request, for: candidate) {
+                    send(call)
+                } else {
+                    wait(for: backend, candidate)
+                }
+                return
+            } catch let failure as AttemptFailure {
+                recordFailure(failure.reason)
+            } catch {
+                // The request itself is at fault (it cannot be translated): no candidate helps.
+                router.health.end(candidate.key)
+                finishWithError(error)
+                return
+            }
+        }
+        finishWithError(RequestRouter.exhausted(request.requestedModel, failures: failures, timedOut: ContinuousClock.now >= deadline))
+    }
+
+    /// Prepares the call in a task (a model start, a peer lookup), then resumes on this loop.
+    private func wait(for backend: any Backend, _ candidate: Candidate) {
+        let request = self.request
+        let timeout = min(deadline - .now, router.config.firstByteTimeout.duration)
+        let exchange = NIOLoopBound(self, eventLoop: eventLoop)
+        let loop = eventLoop
+        waiting = Task {
+            let result: Result<UpstreamCall, any Error>
+            do {
+                result = .success(try await backend.prepare(request, for: candidate, timeout: timeout))
+            } catch {
+                result = .failure(error)
+            }
+            loop.execute {
+                let exchange = exchange.value
+                exchange.waiting = nil
+                guard case .preparing = exchange.phase else {
+                    // The client left meanwhile: give back what was prepared for it.
+                    if case .success(let call) = result { call.release?() }
+                    return
+                }
+                switch result {
+                case .success(let call): exchange.send(call)
+                case .failure(let failure as AttemptFailure): exchange.attemptFailed(failure.reason)
+                case .failure(let error):
+                    exchange.router.health.end(candidate.key)
+                    exchange.finishWithError(error)
+                }
+            }
+        }
+    }
+
+    private func send(_ call: UpstreamCall) {
+        self.call = call
+        phase = .connecting
+        sent = .now
+        arm(min(router.config.firstByteTimeout.duration, deadline - .now)) { [self] in attemptFailed("timed out") }
+        pool.connection(to: call.target, provider: call.isProvider).assumeIsolated().whenComplete { [self] result in
+            switch result {
+            case .success(let channel):
+                guard case .connecting = phase else {
+                    channel.close(promise: nil)
+                    return
+                }
+                guard let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamHandler.self) else {
+                    channel.close(promise: nil)
+                    attemptFailed("upstream connection without a handler")
+                    return
+                }
+                upstream = channel
+                handler.exchange = self
+                phase = .awaitingHead
+                channel.write(HTTPClientRequestPart.head(call.head), promise: nil)
+                if call.body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(call.body)), promise: nil) }
+                channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            case .failure(let error):
+                attemptFailed(RequestRouter.describe(error))
+            }
+        }
+    }
+
+    /// The current attempt failed before any byte reached the client: the next candidate.
+    private func attemptFailed(_ reason: String) {
+        switch phase {
+        case .preparing, .connecting, .awaitingHead, .readingError: break
+        case .relaying, .done: return
+        }
+        recordFailure(reason)
+        tryNext()
+    }
+
+    private func recordFailure(_ reason: String) {
+        timer?.cancel()
+        detachUpstream(recycle: false)
+        call?.release?()
+        call = nil
+        phase = .preparing
+        guard let candidate else { return }
+        failures.append((candidate, reason))
+        if router.health.failed(candidate.key, reason: reason) { router.metrics.cooldowns.increment() }
+        router.health.end(candidate.key)
+        router.logger.warning("candidate failed", metadata: [
+            "request_id": "\(request.requestID)", "candidate": "\(candidate)", "reason": "\(reason)",
+        ])
+    }
+
+    /// Arms the one timer of the current phase.
+    private func arm(_ limit: Duration, _ onExpiry: @escaping () -> Void) {
+        timer?.cancel()
+        timer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(max(1_000_000, limit.inNanoseconds)), onExpiry)
+    }
+
+    // MARK: - The upstream's answer
+
+    func upstream(_ part: HTTPClientResponsePart) {
+        switch (part, phase) {
+        case (.head(let head), .awaitingHead):
+            timer?.cancel()
+            answerBegan(head)
+        case (.body(let chunk), .relaying):
+            lastChunk = .now
+            tap.observe(chunk)
+            do {
+                if let out = try adapter?.feed(chunk), out.readableBytes > 0 { writer.body(out, flush: adapter?.streams ?? true) }
+            } catch {
+                relayFailed(error)
+            }
+        case (.body(var chunk), .readingError(let status, var collected)):
+            if collected.readableBytes < 64 << 10 { collected.writeBuffer(&chunk) }
+            phase = .readingError(status, collected)
+        case (.end, .relaying):
+            let last: ByteBuffer?
+            do {
+                last = try adapter?.finish()
+            } catch {
+                return relayFailed(error)
+            }
+            phase = .done
+            detachUpstream(recycle: reusable)
+            if let last, last.readableBytes > 0 { writer.body(last, flush: false) }
+            writer.end()
+            finished(status: status, error: nil)
+        case (.end, .readingError(let status, let body)):
+            errorAnswered(status, body: body)
+        default:
+            break
+        }
+    }
+
+    private func answerBegan(_ head: HTTPResponseHead) {
+        guard let candidate, let call else { return }
+        let code = Int(head.status.code)
+        reusable = head.isKeepAlive
+        if candidate.place == .remote {
+            // A peer's answer counts only if the peer signed it for this request.
+            let fields = head.headers
+            do {
+                _ = try router.verifier?.verifyResponse(
+                    status: code, requestNonce: call.peerNonce ?? "", expected: candidate.node, body: [UInt8]?.none,
+                    header: { fields.first(name: $0) }, now: router.now()
+                )
+            } catch {
+                if code == 401, !retriedBoot, let boot = fields.first(name: MeshSignature.bootHeader) {
+                    // The peer restarted: sign for its new run and try it once more.
+                    retriedBoot = true
+                    router.directory.learn(PeerIdentity(nodeID: candidate.node, boot: boot), at: candidate.baseURL)
+                    return resend(candidate)
+                }
+                return attemptFailed(code == 401 || code == 403 ? "refused the forwarded request (\(code))" : "answered without the mesh's signature (\(error.rawValue))")
+            }
+        }
+        if code < 200 || code >= 300 {
+            // Read the explanation (bounded, briefly): a failover status moves on with it; a
+            // client error is rephrased in the client's API, never relayed raw.
+            phase = .readingError(head.status, ByteBuffer())
+            arm(.seconds(5)) { [self] in
+                if case .readingError(let status, let body) = phase { errorAnswered(status, body: body) }
+            }
+            return
+        }
+        status = code
+        phase = .relaying
+        lastChunk = .now
+        watchForStalls()
+        let adapter = call.answer.makeAdapter()
+        self.adapter = adapter
+        var fields = HTTPFields()
+        let chunked = head.headers.contains(name: "transfer-encoding")
+        for (name, value) in head.headers where !value.isEmpty {
+            let lowered = name.lowercased()
+            if Self.notRelayed.contains(lowered) || (lowered == "content-length" && (chunked || !adapter.isPassthrough)) { continue }
+            if lowered == "content-type" || lowered.hasPrefix("x-dagi-") { continue }
+            if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
+        }
+        if let type = adapter.contentType(upstream: head.headers.first(name: "content-type")) { fields[.contentType] = type }
+        writer.head(HTTPResponse(status: .init(code: code), headerFields: fields), route: candidate, flush: adapter.streams)
+    }
+
+    /// An upstream silent for longer than the first-byte timeout mid-answer has stalled: the
+    /// stream ends with an error instead of hanging the client. One timer per window, not per chunk.
+    private func watchForStalls() {
+        let window = router.config.firstByteTimeout.duration
+        arm(window - (ContinuousClock.now - lastChunk)) { [self] in
+            guard case .relaying = phase else { return }
+            if ContinuousClock.now - lastChunk >= window {
+                relayFailed(AttemptFailure("no data for \(router.config.firstByteTimeout)"))
+            } else {
+                watchForStalls()
+            }
+        }
+    }
+
+    /// A peer that restarted is tried again with a request signed for its new run.
+    private func resend(_ candidate: Candidate) {
+        detachUpstream(recycle: false)
+        phase = .preparing
+        do {
+            guard let call = try router.backend(for: candidate).prepareNow(request, for: candidate) else {
+                return attemptFailed("\(candidate.node)'s identity is unknown")
+            }
+            send(call)
+        } catch {
+            attemptFailed("\(error)")
+        }
+    }
+
+    /// An answer that is not relayed: a failover status tries the next candidate; anything
+    /// else is the client's error, answered in the client's API with the upstream's message.
+    private func errorAnswered(_ status: HTTPResponseStatus, body: ByteBuffer) {
+        let code = Int(status.code)
+        let message = RequestRouter.errorMessage(in: body)
+        if code >= 500 || code == 429 || code < 200 || candidate?.place == .remote && (code == 401 || code == 403 || code == 404) {
+            return attemptFailed("answered \(code)\(message.isEmpty ? "" : ": \(message)")")
+        }
+        timer?.cancel()
+        detachUpstream(recycle: false)
+        phase = .done
+        let error = APIError(
+            status: .init(code: code), code: RequestRouter.errorCode(in: body) ?? APIError.code(for: .init(code: code)),
+            message: message.isEmpty ? "the model server answered \(code)" : message
+        )
+        writer.error(error, route: candidate)
+        finished(status: code, error: nil)
+    }
+
+    // MARK: - Ending
+
+    func upstreamFailed(_ error: any Error) {
+        switch phase {
+        case .connecting, .awaitingHead, .readingError:
+            attemptFailed(RequestRouter.describe(error))
+        case .relaying:
+            relayFailed(error)
+        case .preparing, .done:
+            break
+        }
+    }
+
+    /// The answer broke after its first byte: end the client's stream with an error it can see.
+    private func relayFailed(_ error: any Error) {
+        guard case .relaying = phase else { return }
+        phase = .done
+        detachUpstream(recycle: false)
+        if let trailer = adapter?.errorTrailer("the model server failed mid-answer: \(RequestRouter.describe(error))", requestID: request.requestID) {
+            writer.body(trailer, flush: true)
+            writer.end()
+        } else {
+            // A whole answer cut short cannot be told; the client sees the connection close.
+            writer.abort()
+        }
+        finished(status: 502, error: error)
+    }
+
+    /// The client hung up: stop the upstream at once so the model stops generating.
+    func clientClosed() {
+        switch phase {
+        case .done: return
+        case .relaying:
+            phase = .done
+            detachUpstream(recycle: false)
+            finished(status: 499, error: ClientWentAway())
+        default:
+            phase = .done
+            timer?.cancel()
+            waiting?.cancel()
+            detachUpstream(recycle: false)
+            call?.release?()
+            call = nil
+            if let candidate { router.health.end(candidate.key) }
+        }
+    }
+
+    func clientWritabilityChanged(_ writable: Bool) {
+        upstream?.setOption(.autoRead, value: writable).whenFailure { _ in }
+    }
+
+    private func finishWithError(_ error: any Error) {
+        phase = .done
+        let apiError = error as? APIError ?? APIError(status: .internalServerError, code: "internal_error", message: "internal error")
+        writer.error(apiError, route: nil)
+        router.metrics.rejected(status: Int(apiError.status.code), code: apiError.code)
+    }
+
+    private func finished(status: Int, error: (any Error)?) {
+        timer?.cancel()
+        guard let candidate else { return }
+        let release = call?.release
+        call = nil
+        router.finish(
+            candidate: candidate, request: request, sent: sent, tap: tap, status: status, error: error, release: release
+        )
+    }
+
+    private func detachUpstream(recycle: Bool) {
+        guard let channel = upstream else { return }
+        upstream = nil
+        if let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamHandler.self) { handler.exchange = nil }
+        if recycle, let call {
+            channel.setOption(.autoRead, value: true).whenFailure { _ in }
+            pool.recycle(channel, target: call.target)
+        } else {
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Upstream headers that describe the upstream's connection or identity, not the answer.
+    static let notRelayed: Set<String> = [
+        "connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade", "server", "date", "x-request-id",
+    ]
+
+    struct ClientWentAway: Error, CustomStringConvertible {
+        var description: String { "the client went away" }
+    }
+}

@@ -1,0 +1,47 @@
+import HTTPTypes
+import MeshHTTP
+import NIOCore
+
+/// Who a request acts for, as admission decided it. Trust lives here, in the request's own
+/// state, never in a header a client could also send.
+enum Caller: Sendable {
+    /// An agent authenticated by its key (or the open-localhost `local` agent).
+    case agent(String)
+    /// A peer node forwarding an agent's request, its signature verified: the agent it acts
+    /// for and the physical model it chose are part of what it signed.
+    case hop(from: String, agent: String, model: String, signature: MeshVerifier.PendingRequest)
+
+    /// The agent the request is for (a hop's, as its sender signed it).
+    var agent: String {
+        switch self {
+        case .agent(let agent): return agent
+        case .hop(_, let agent, _, _): return agent
+        }
+    }
+
+    var isHop: Bool { if case .hop = self { return true } else { return false } }
+
+    /// A hop's model, fixed by the node that forwarded it.
+    var forcedModel: String? { if case .hop(_, _, let model, _) = self { return model } else { return nil } }
+
+    /// The verified signature a hop's answers are signed against.
+    var hopSignature: MeshVerifier.PendingRequest? { if case .hop(_, _, _, let signature) = self { return signature } else { return nil } }
+}
+
+/// An admitted inference request: everything the attempts and the relay need, read once.
+struct InferenceRequest: Sendable {
+    let endpoint: Endpoint
+    let head: HTTPRequest
+    let body: ByteBuffer
+    let fields: RequestFields
+    let caller: Caller
+    let requestID: String
+    let started: ContinuousClock.Instant
+    /// Whether the answer streams (asked for, or the endpoint's default).
+    let stream: Bool
+    /// Whether the client keeps the connection after this answer.
+    let keepAlive: Bool
+
+    /// The model as the client named it.
+    var requestedModel: String { fields.model ?? "" }
+}
