@@ -167,7 +167,16 @@ public enum Guardian {
                 logger: logger
             )
         )
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES || error.errnoCode == EADDRNOTAVAIL {
+            throw StartupError(description: "cannot listen on \(listen): \(String(cString: strerror(error.errnoCode))) (is another node-guardian running there? use --listen HOST:PORT)")
+        }
+    }
+
+    /// A reason the node cannot start that is not in its config.
+    public struct StartupError: Error, CustomStringConvertible {
+        public let description: String
     }
 }
 

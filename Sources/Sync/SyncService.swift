@@ -105,10 +105,11 @@ final class SyncCoordinator: SyncEvents, Sendable {
     func run(reload: @escaping @Sendable () async throws -> [String]) async {
         guard let client else {
             logger.info("no mesh secret: sync disabled")
-            while !isStopping.withLock({ $0 }) { await stopped.wait(upTo: .seconds(3600)) }
+            // Cancelled (the group failed) or stopped (graceful shutdown): either ends the wait.
+            while !isStopping.withLock({ $0 }), !Task.isCancelled { await stopped.wait(upTo: .seconds(3600)) }
             return
         }
-        while !isStopping.withLock({ $0 }) {
+        while !isStopping.withLock({ $0 }), !Task.isCancelled {
             if let urls = try? await reload() {
                 let peers = try? await store.peers()
                 let nodeIDs = Dictionary((peers ?? []).map { ($0.url, $0.nodeID) }, uniquingKeysWith: { a, _ in a })

@@ -60,6 +60,8 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var held = CircularBuffer<HTTPRequestPart>()
     private var readWaiting = false
     private var draining = false
+    private var opened = false
+    /// Whether this connection holds a place under the connection limit.
     private var counted = false
     private var idleTimer: Scheduled<Void>?
     private var requestTimer: Scheduled<Void>?
@@ -81,13 +83,14 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func connectionOpened(_ context: ChannelHandlerContext) {
-        guard !counted else { return }
-        counted = true
+        guard !opened else { return }
+        opened = true
         guard router.connections.open() else {
             router.logRefusal("connection limit reached (\(router.serverLimits.maxConnections)); closing a new connection")
             context.close(promise: nil)
             return
         }
+        counted = true
         armIdleTimer()
     }
 
@@ -175,13 +178,10 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
             ?? RequestIDMiddleware.generate()
         answering = .ours(nil)
         var incoming = Incoming(head: head, endpoint: endpoint, caller: nil, body: context.channel.allocator.buffer(capacity: 0), requestID: requestID, started: .now)
-        if let length = head.headerFields[.contentLength].flatMap(Int.init), length > router.maxBody {
-            return refuse(.bodyTooLarge(limit: router.maxBody), incoming, context: context)
-        }
         switch router.admission.head(head, loopback: context.channel.remoteAddress?.isLoopback ?? false, keysReloaded: false) {
         case .admitted(let caller):
             incoming.caller = caller
-            receiving = .body(incoming)
+            admitted(incoming, context: context)
         case .refused(let error):
             refuse(error, incoming, context: context)
         case .unknownKey:
@@ -196,12 +196,20 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// The caller is known: its body may come, if its declared size is within bounds.
+    private func admitted(_ incoming: Incoming, context: ChannelHandlerContext) {
+        if let length = incoming.head.headerFields[.contentLength].flatMap(Int.init), length > router.maxBody {
+            return refuse(.bodyTooLarge(limit: router.maxBody), incoming, context: context)
+        }
+        receiving = .body(incoming)
+    }
+
     private func keysChecked() {
         guard let context, case .keyCheck(var incoming) = receiving else { return }
         switch router.admission.head(incoming.head, loopback: context.channel.remoteAddress?.isLoopback ?? false, keysReloaded: true) {
         case .admitted(let caller):
             incoming.caller = caller
-            receiving = .body(incoming)
+            admitted(incoming, context: context)
             drainHeld()
         case .refused(let error):
             refuse(error, incoming, context: context)
