@@ -21,7 +21,7 @@ public final class RequestRouter: Sendable {
     let store: MeshStore
     let catalog: ModelCatalog
     let health: HealthTracker
-    let keys: AgentKeys
+    public let keys: AgentKeys
     let admission: Admission
     let verifier: MeshVerifier?
     let directory: PeerDirectory

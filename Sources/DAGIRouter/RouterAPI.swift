@@ -13,8 +13,12 @@ import NIOCore
 /// - `GET /v1/routes/{model}?agent=A`: the ranked candidates and why (for `dagi route --explain`).
 public struct RouterAPI: Sendable {
     let router: RequestRouter
+    let audience: Audience
 
-    public init(router: RequestRouter) { self.router = router }
+    public init(router: RequestRouter, audience: Audience) {
+        self.router = router
+        self.audience = audience
+    }
 
     public func register(on routes: Router<MeshRequestContext>) {
         routes.get("/v1/models") { request, context in
@@ -39,9 +43,7 @@ public struct RouterAPI: Sendable {
         }
         routes.get("/api/version") { _, _ in JSONResponse.make(JSONValue.object(["version": "0.6.0"])) }
         routes.get("/v1/routes/{model}") { request, context in
-            guard context.isLoopback else {
-                throw APIError(status: .forbidden, code: "forbidden", message: "route explanations are only served to the node itself")
-            }
+            try audience.requireAdmin(request, context)
             let model = try context.parameters.require("model")
             let agent = request.uri.queryParameters.get("agent")
             do {

@@ -1,19 +1,55 @@
 import Logging
+import MeshStore
 import ServiceLifecycle
 
-/// Keeps the router's catalog current while the node runs.
+/// Keeps the router's views current while the node runs: the catalog of where models run, and
+/// the agents' keys — an agent deleted anywhere in the mesh loses its keys here as soon as the
+/// deletion arrives, and a key revoked with `dagi keys revoke` (another process) stops working
+/// within ``keyRefresh``.
 public struct RouterService: Service {
     let router: RequestRouter
 
     public init(router: RequestRouter) { self.router = router }
 
+    /// How often the keys are re-read for revocations made by other processes (a small table).
+    static let keyRefresh = Duration.seconds(2)
+
     /// Loads the catalog and the agent keys once, so the first request is routed right.
     public func prepare() async throws { try await router.prepare() }
 
     public func run() async throws {
-        // maintain() returns when its task is cancelled, which graceful shutdown does.
+        // Both loops return when their task is cancelled, which graceful shutdown does.
         await cancelWhenGracefulShutdown {
-            await router.catalog.maintain(logger: router.logger)
+            await withDiscardingTaskGroup { group in
+                group.addTask { await router.catalog.maintain(logger: router.logger) }
+                group.addTask { await revokeKeysOfDeletedAgents() }
+                group.addTask {
+                    while (try? await Task.sleep(for: Self.keyRefresh)) != nil {
+                        try? await router.keys.reload()
+                    }
+                }
+            }
+        }
+    }
+
+    private func revokeKeysOfDeletedAgents() async {
+        let store = router.store
+        let (changes, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let observer = store.addObserver { tables in
+            if tables.contains(.agent) { continuation.yield() }
+        }
+        defer { store.removeObserver(observer) }
+        await withTaskCancellationHandler {
+            for await _ in changes {
+                do {
+                    if try await store.revokeKeysOfDeletedAgents() > 0 { router.logger.info("revoked the keys of deleted agents") }
+                    try await router.keys.reload()
+                } catch {
+                    router.logger.error("could not revoke deleted agents' keys: \(error)")
+                }
+            }
+        } onCancel: {
+            continuation.finish()
         }
     }
 }

@@ -56,14 +56,15 @@ public final class UsageLedger: Service, Sendable {
         }
         guard !keys.isEmpty else { return }
         let currentMinute = store.clock.wallMilliseconds() / 60_000 * 60_000
-        let rows: [UsageRecord] = buckets.withLock { buckets in
-            let rows = keys.compactMap { buckets[$0] }
-            // Past minutes are complete once written: let them go.
-            for key in keys where key.minute < currentMinute - 60_000 { buckets.removeValue(forKey: key) }
-            return rows
-        }
+        let rows: [UsageRecord] = buckets.withLock { buckets in keys.compactMap { buckets[$0] } }
         do {
             try await store.write { writer in for row in rows { try writer.put(row) } }
+            // Minutes before the last are complete once written: let every written one go, so
+            // memory holds about two minutes of sums whatever the traffic.
+            let pending = dirty.withLock { $0 }
+            buckets.withLock { buckets in
+                buckets = buckets.filter { $0.key.minute >= currentMinute - 60_000 || pending.contains($0.key) }
+            }
         } catch {
             dirty.withLock { $0.formUnion(keys) }
             logger.error("usage ledger flush failed, retrying: \(error)")

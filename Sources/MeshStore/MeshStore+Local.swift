@@ -1,6 +1,6 @@
 import GRDB
 
-/// Local, never-replicated tables: peers, peer acknowledgements and agent key hashes.
+/// Local, never-replicated tables: peers and peer acknowledgements.
 extension MeshStore {
     // MARK: Peers
 
@@ -65,28 +65,6 @@ extension MeshStore {
             for (origin, seq) in vector.prefix(10_000) {
                 try statement.execute(arguments: [peer, origin, seq, now])
             }
-        }
-    }
-
-    // MARK: Agent keys
-
-    /// Stores the SHA-256 (hex) of an agent's API key. Local only: keys, even hashed, never
-    /// leave the node.
-    public func setAgentKey(agent: String, sha256Hex: String) async throws {
-        try await pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO agent_key (agent, key_sha256) VALUES (?, ?) ON CONFLICT(agent) DO UPDATE SET key_sha256 = excluded.key_sha256",
-                arguments: [agent, sha256Hex.lowercased()]
-            )
-        }
-    }
-
-    /// Agent name by key hash.
-    public func agentKeyHashes() async throws -> [String: String] {
-        try await pool.read { db in
-            var map: [String: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT key_sha256, agent FROM agent_key") { map[row[0]] = row[1] }
-            return map
         }
     }
 }

@@ -137,11 +137,16 @@ public enum Guardian {
 
         let router = Router(context: MeshRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
-        GuardianAPI(store: store, presence: presence, registry: registry, boot: verifier?.boot).register(on: router)
+        let audience = Audience(
+            adminToken: try Secrets.token(config.node.adminTokenEnv, purpose: "node.admin_token_env"), publicInfo: config.node.publicInfo,
+            verifier: verifier, now: { store.clock.wallMilliseconds() }, isAgentKey: { [keys = requestRouter.keys] in keys.agent(forKey: $0) != nil }
+        )
+        GuardianAPI(store: store, presence: presence, registry: registry, audience: audience, keys: requestRouter.keys, boot: verifier?.boot)
+            .register(on: router)
         sync.register(on: router)
         swapperAPI.registerControls(on: router)
         swapperAPI.registerProxy(on: router, prefix: "/swapper")
-        RouterAPI(router: requestRouter).register(on: router)
+        RouterAPI(router: requestRouter, audience: audience).register(on: router)
         let listen = config.node.listen
         // HTTP/1 with the router's handler for inference requests in each connection's pipeline.
         var server = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: requestRouter.channelHandlers()))

@@ -40,28 +40,3 @@ struct Route: AsyncParsableCommand {
         }
     }
 }
-
-struct Keys: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Manage agent API keys on this node (stored hashed, never replicated).",
-        subcommands: [Create.self]
-    )
-
-    struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create (or replace) AGENT's key and print it once.")
-        @OptionGroup var store: StoreOptions
-        @Argument(help: "The agent's name.") var agent: String
-
-        func run() async throws {
-            guard MeshName.isValid(agent) else { throw ValidationError("invalid agent name \"\(agent)\"") }
-            var generator = SystemRandomNumberGenerator()
-            let key = "dagi-" + (0..<4).map { _ in String(generator.next() as UInt64, radix: 36) }.joined()
-            let store = try store.openStore()
-            try await store.setAgentKey(agent: agent, sha256Hex: Hashing.sha256Hex(key))
-            if try await store.agent(named: agent) == nil {
-                try await store.write { try $0.put(AgentRecord(name: agent)) }
-            }
-            print(key)
-        }
-    }
-}

@@ -6,7 +6,7 @@ import Testing
 
 /// The router with real clients, real model servers, real peers and real failures.
 @Suite(.serialized) struct RouterTests {
-    static let key = "sk-atlas-test-key-0123456789"
+    static let key = "sk-atlas-test-key-0123456789abcdef"
 
     /// A guardian with the given sections and agent atlas (key in DAGI_KEY_ATLAS).
     static func node(

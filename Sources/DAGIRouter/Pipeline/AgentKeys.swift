@@ -44,18 +44,13 @@ public final class AgentKeys: Sendable {
 
     func lookup(_ authorization: String?) -> Lookup {
         guard let authorization else { return .missing }
-        guard let key = Self.bearerKey(authorization) else { return .malformed }
-        let hash = Hashing.sha256Hex(key)
-        return keys.withLock { $0[hash] }.map(Lookup.agent) ?? .unknown
+        guard let key = BearerToken.parse(authorization) else { return .malformed }
+        return agent(forKey: key).map(Lookup.agent) ?? .unknown
     }
 
-    /// The key of a `Bearer <key>` header (scheme case-insensitive, spaces trimmed).
-    static func bearerKey(_ header: String) -> String? {
-        let utf8 = header.utf8
-        guard utf8.count > 7, utf8.count <= 4096 else { return nil }
-        let scheme = utf8.prefix(7).map { $0 | 0x20 }
-        guard scheme.elementsEqual("bearer ".utf8) else { return nil }
-        let key = utf8.dropFirst(7).drop { $0 == 0x20 }.reversed().drop { $0 == 0x20 }.reversed()
-        return key.isEmpty ? nil : String(decoding: key, as: UTF8.self)
+    /// The agent whose key this is, from memory.
+    public func agent(forKey key: String) -> String? {
+        let hash = Hashing.sha256Hex(key)
+        return keys.withLock { $0[hash] }
     }
 }

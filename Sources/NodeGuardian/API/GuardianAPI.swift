@@ -1,3 +1,4 @@
+import DAGIRouter
 import Foundation
 import Hummingbird
 import MeshStore
@@ -7,12 +8,15 @@ import MeshViews
 import NIOCore
 import Prometheus
 
-/// The guardian's own HTTP endpoints: health, the node and mesh views, agents and their
-/// heartbeats, and Prometheus metrics.
+/// The guardian's own HTTP endpoints: health (open), the node and mesh views and Prometheus
+/// metrics (information), agent edits (administration), and agents' heartbeats (the agent's
+/// own key, or this machine).
 struct GuardianAPI {
     let store: MeshStore
     let presence: PresenceRecorder
     let registry: PrometheusCollectorRegistry
+    let audience: Audience
+    let keys: AgentKeys
     /// This run's boot id, which peers sign their requests for (nil without a mesh secret).
     let boot: String?
 
@@ -22,25 +26,32 @@ struct GuardianAPI {
             if let boot { health["boot"] = .string(boot) }
             return JSONResponse.make(.object(health))
         }
-        router.get("/v1/node") { _, _ in
+        router.get("/v1/node") { request, context in
+            try await audience.requireInfo(request, context)
             let report = try await report()
             guard let local = report.nodes.first(where: \.local) else {
                 throw APIError(status: .serviceUnavailable, code: "starting", message: "the node has not written its first heartbeat yet")
             }
             return try JSONResponse.make(local)
         }
-        router.get("/v1/nodes") { _, _ in
-            try JSONResponse.make(NodesDocument(nodes: try await report().nodes))
+        router.get("/v1/nodes") { request, context in
+            try await audience.requireInfo(request, context)
+            return try JSONResponse.make(NodesDocument(nodes: try await report().nodes))
         }
-        router.get("/v1/agents") { _, _ in
-            try JSONResponse.make(AgentsDocument(agents: try await report().agents))
+        router.get("/v1/agents") { request, context in
+            try await audience.requireInfo(request, context)
+            return try JSONResponse.make(AgentsDocument(agents: try await report().agents))
         }
         router.post("/v1/agents/{name}/heartbeat") { request, context in
             let name = try context.parameters.require("name")
+            // Only the agent itself (its key) or this machine may say the agent is alive.
+            guard context.isLoopback || request.headers[.authorization].flatMap(BearerToken.parse).flatMap(keys.agent(forKey:)) == name else {
+                throw APIError(status: .unauthorized, code: "invalid_api_key", message: "a heartbeat needs the agent's own API key (or comes from the node itself)")
+            }
             guard try await store.agent(named: name) != nil else {
                 throw APIError.notFound("no agent named \"\(name)\"", code: "agent_not_found")
             }
-            try await requireAgentKey(name, request: request)
+            // However often heartbeats come, presence is written at most once a second.
             try await presence.touch(name)
             guard let view = try await report().agents.first(where: { $0.name == name }) else {
                 throw APIError.notFound("no agent named \"\(name)\"", code: "agent_not_found")
@@ -49,7 +60,7 @@ struct GuardianAPI {
         }
         router.put("/v1/agents/{name}") { request, context in
             let name = try context.parameters.require("name")
-            try requireLoopback(context)
+            try audience.requireAdmin(request, context)
             guard MeshName.isValid(name) else { throw APIError.badRequest("invalid agent name \"\(name)\"", code: "invalid_name") }
             let edit = try await AgentEdit.parse(request)
             let existing = try await store.agent(named: name)
@@ -72,9 +83,9 @@ struct GuardianAPI {
             }
             return try JSONResponse.make(view)
         }
-        router.delete("/v1/agents/{name}") { _, context in
+        router.delete("/v1/agents/{name}") { request, context in
             let name = try context.parameters.require("name")
-            try requireLoopback(context)
+            try audience.requireAdmin(request, context)
             guard var agent = try await store.agent(named: name) else {
                 throw APIError.notFound("no agent named \"\(name)\"", code: "agent_not_found")
             }
@@ -83,8 +94,9 @@ struct GuardianAPI {
             try await store.write { try $0.put(tombstone) }
             return Response(status: .noContent)
         }
-        router.get("/metrics") { _, _ in
-            Response(
+        router.get("/metrics") { request, context in
+            try await audience.requireInfo(request, context)
+            return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer()))
@@ -94,24 +106,6 @@ struct GuardianAPI {
 
     private func report() async throws -> StatusReport {
         StatusReport(try await store.state(), now: store.clock.wallMilliseconds())
-    }
-
-    /// Edits of shared rows are an operator's act: only from this machine.
-    private func requireLoopback(_ context: MeshRequestContext) throws {
-        guard context.isLoopback else {
-            throw APIError(status: .forbidden, code: "forbidden", message: "agents can only be edited from the node itself")
-        }
-    }
-
-    /// An agent with a registered key must present it; agents without one are open.
-    private func requireAgentKey(_ agent: String, request: Request) async throws {
-        let keys = try await store.agentKeyHashes()
-        guard keys.values.contains(agent) else { return }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-              keys[Hashing.sha256Hex(String(header.dropFirst(7)))] == agent
-        else {
-            throw APIError(status: .unauthorized, code: "invalid_api_key", message: "a valid API key for agent \"\(agent)\" is required")
-        }
     }
 }
 

@@ -100,6 +100,10 @@ public struct NodeSection: Sendable, Decodable {
     public var idleTimeout: ConfigDuration
     /// A request's head and body must arrive within this long.
     public var requestReadTimeout: ConfigDuration
+    /// Environment variable holding the admin token (administration from other machines).
+    public var adminTokenEnv: String
+    /// Serve `/v1/node`, `/v1/nodes`, `/v1/agents` and `/metrics` to anyone.
+    public var publicInfo: Bool
 
     public static let defaultListen = HostPort(host: "127.0.0.1", port: 7007)
 
@@ -111,11 +115,14 @@ public struct NodeSection: Sendable, Decodable {
         self.maxConnections = 1024
         self.idleTimeout = .seconds(75)
         self.requestReadTimeout = .seconds(60)
+        self.adminTokenEnv = "DAGI_ADMIN_TOKEN"
+        self.publicInfo = false
     }
 
     enum CodingKeys: String, CodingKey {
         case id, listen, advertiseURL = "advertise_url", dataDir = "data_dir", tls, maxConnections = "max_connections"
-        case idleTimeout = "idle_timeout", requestReadTimeout = "request_read_timeout"
+        case idleTimeout = "idle_timeout", requestReadTimeout = "request_read_timeout", adminTokenEnv = "admin_token_env"
+        case publicInfo = "public_info"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -135,6 +142,8 @@ public struct NodeSection: Sendable, Decodable {
         maxConnections = try c.decode(.maxConnections, default: d.maxConnections)
         idleTimeout = try c.decode(.idleTimeout, default: d.idleTimeout)
         requestReadTimeout = try c.decode(.requestReadTimeout, default: d.requestReadTimeout)
+        adminTokenEnv = try c.decode(.adminTokenEnv, default: d.adminTokenEnv)
+        publicInfo = try c.decode(.publicInfo, default: d.publicInfo)
         guard (1...1_000_000).contains(maxConnections) else {
             throw DecodingError.dataCorruptedError(forKey: .maxConnections, in: c, debugDescription: "max_connections must be 1...1000000")
         }

@@ -43,7 +43,7 @@ public struct AgentRegistrar: Sendable {
             if let hash = agent.keySHA256 {
                 try await store.setAgentKey(agent: agent.name, sha256Hex: hash)
             } else if let variable = agent.keyEnv {
-                if let key = environment[variable], !key.isEmpty {
+                if let key = try Secrets.token(variable, purpose: "agents.\(agent.name).key_env", environment: environment) {
                     try await store.setAgentKey(agent: agent.name, sha256Hex: Hashing.sha256Hex(key))
                 } else {
                     logger.warning("agent \(agent.name): environment variable \(variable) is not set; the agent cannot authenticate")

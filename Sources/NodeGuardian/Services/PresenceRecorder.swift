@@ -13,6 +13,7 @@ public final class PresenceRecorder: Service, Sendable {
     let logger: Logger
     private let pending = Mutex<[String: (lastSeen: Int64, count: Int64)]>([:])
     private let totals = Mutex<[String: Int64]?>(nil)
+    private let lastTouchFlush = Mutex<ContinuousClock.Instant?>(nil)
 
     public init(store: MeshStore, logger: Logger) {
         self.store = store
@@ -28,10 +29,18 @@ public final class PresenceRecorder: Service, Sendable {
         }
     }
 
-    /// Marks `agent` and writes at once (explicit heartbeats).
+    /// Marks `agent` and writes at once (explicit heartbeats) — unless a write happened within
+    /// the last second: heartbeats, however many, never cost more than one write a second.
     public func touch(_ agent: String) async throws {
         mark(agent)
-        try await flush()
+        let due = lastTouchFlush.withLock { last in
+            guard let previous = last, ContinuousClock.now - previous < .seconds(1) else {
+                last = .now
+                return true
+            }
+            return false
+        }
+        if due { try await flush() }
     }
 
     /// Writes pending marks.

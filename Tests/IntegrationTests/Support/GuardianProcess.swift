@@ -14,6 +14,8 @@ final class GuardianProcess: @unchecked Sendable {
     let logPath: String
     var arguments: [String]
     var environment: [String: String]
+    /// The address the node listens on (`0.0.0.0` to be reached from another interface).
+    var listenHost = "127.0.0.1"
     private(set) var process: Process?
     let cachedStore = Mutex<MeshStore?>(nil)
 
@@ -34,7 +36,7 @@ final class GuardianProcess: @unchecked Sendable {
     func start(timeout: Duration = .seconds(30)) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Binaries.path("node-guardian"))
-        process.arguments = ["run", "--node-id", nodeID, "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)"] + arguments
+        process.arguments = ["run", "--node-id", nodeID, "--data-dir", dataDirectory, "--listen", "\(listenHost):\(port)"] + arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "DAGI_HOME")
         env["DAGI_LOG_LEVEL"] = env["DAGI_LOG_LEVEL"] ?? "info"

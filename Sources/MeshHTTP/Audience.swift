@@ -1,0 +1,71 @@
+import Crypto
+import HTTPTypes
+import Hummingbird
+import MeshCore
+
+/// Who may call which of the node's own endpoints — one check, used by every API:
+///
+/// - **open**: `/health`, for load balancers and peers learning who answers.
+/// - **information** (`/v1/node`, `/v1/nodes`, `/v1/agents`, `/metrics`): this machine, an agent's
+///   key, a mesh signature, or the admin token — or everyone with `node.public_info: true`.
+/// - **administration** (`/swapper/*`, agent edits, `/v1/routes`): this machine or the admin
+///   token (`node.admin_token_env`).
+///
+/// Loopback means the TCP peer's address, never a header.
+public struct Audience: Sendable {
+    /// SHA-256 of the admin token, when one is configured.
+    let adminTokenDigest: SHA256.Digest?
+    let publicInfo: Bool
+    /// Whether a bearer token is a live agent's key (the router's key table).
+    let isAgentKey: @Sendable (String) async -> Bool
+    let verifier: MeshVerifier?
+    let now: @Sendable () -> Int64
+
+    public init(
+        adminToken: String?, publicInfo: Bool, verifier: MeshVerifier?, now: @escaping @Sendable () -> Int64,
+        isAgentKey: @escaping @Sendable (String) async -> Bool
+    ) {
+        self.adminTokenDigest = adminToken.map { SHA256.hash(data: Array($0.utf8)) }
+        self.publicInfo = publicInfo
+        self.verifier = verifier
+        self.now = now
+        self.isAgentKey = isAgentKey
+    }
+
+    /// Refuses (403, or 401 for a wrong credential) unless the caller may administer the node.
+    public func requireAdmin(_ request: Request, _ context: MeshRequestContext) throws {
+        if context.isLoopback || hasAdminToken(request) { return }
+        throw APIError(
+            status: request.headers[.authorization] == nil ? .forbidden : .unauthorized, code: "admin_required",
+            message: "this endpoint answers the node itself, or a caller with the admin token (node.admin_token_env)"
+        )
+    }
+
+    /// Refuses unless the caller may read the node's information.
+    public func requireInfo(_ request: Request, _ context: MeshRequestContext) async throws {
+        if publicInfo || context.isLoopback || hasAdminToken(request) { return }
+        if let token = request.headers[.authorization].flatMap(BearerToken.parse), await isAgentKey(token) { return }
+        if let verifier, request.headers[HTTPField.Name(MeshSignature.signatureHeader)!] != nil {
+            let now = self.now()
+            do {
+                let pending = try verifier.precheck(header: { request.headers[HTTPField.Name($0)!] }, now: now)
+                _ = try verifier.verify(pending, method: request.method.rawValue, target: request.uri.description, body: [UInt8](), now: now)
+                return
+            } catch {
+                throw APIError(status: .unauthorized, code: error.code, message: "signed request refused: \(error.rawValue)")
+            }
+        }
+        throw APIError(
+            status: .unauthorized, code: "credentials_required",
+            message: "node information is served to this machine, an agent key, a mesh signature or the admin token (or set node.public_info)",
+            headers: [.wwwAuthenticate: "Bearer"]
+        )
+    }
+
+    private func hasAdminToken(_ request: Request) -> Bool {
+        guard let adminTokenDigest, let token = request.headers[.authorization].flatMap(BearerToken.parse) else { return false }
+        // Digests of equal length, compared without an early exit.
+        let given = SHA256.hash(data: Array(token.utf8))
+        return zip(given, adminTokenDigest).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
