@@ -94,7 +94,7 @@ public enum Guardian {
 
         let sync = SyncService(
             store: store, config: config.mesh, secret: MeshSecret.fromEnvironment(config.mesh.secretEnv), ownURL: identity.apiURL,
-            extraPeers: options.peers, http: http, registry: registry, logger: logger
+            extraPeers: options.peers, http: meshHTTP, registry: registry, logger: logger
         )
         // Shutdown runs in reverse: the server stops, then the writers flush (the monitor writes
         // "offline", presence its last marks), and sync pushes those last changes to peers.

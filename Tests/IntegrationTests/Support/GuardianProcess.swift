@@ -16,10 +16,13 @@ final class GuardianProcess: @unchecked Sendable {
     var environment: [String: String]
     /// The address the node listens on (`0.0.0.0` to be reached from another interface).
     var listenHost = "127.0.0.1"
+    /// For a node serving TLS: a client that trusts its CA (its URLs are then https).
+    var tlsClient: HTTPClient?
     private(set) var process: Process?
     let cachedStore = Mutex<MeshStore?>(nil)
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var baseURL: String { "\(tlsClient == nil ? "http" : "https")://127.0.0.1:\(port)" }
+    var client: HTTPClient { tlsClient ?? .shared }
     var storePath: String { MeshStore.databasePath(inDataDirectory: dataDirectory) }
 
     init(nodeID: String, root: String, port: Int? = nil, arguments: [String] = [], environment: [String: String] = [:]) throws {
@@ -57,7 +60,7 @@ final class GuardianProcess: @unchecked Sendable {
             guard let process = self.process, process.isRunning else {
                 throw TestFailure("\(self.nodeID) exited during start-up:\n\(self.logTail())")
             }
-            return (try? await HTTP.get(self.baseURL + "/health"))?.status == 200
+            return (try? await HTTP.get(self.baseURL + "/health", client: self.client))?.status == 200
         }
     }
 
