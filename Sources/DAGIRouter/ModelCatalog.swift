@@ -1,11 +1,17 @@
 import Foundation
 import Logging
+import MeshCore
 import MeshStore
 import Synchronization
 
-/// The router's in-memory view of where every model can run, rebuilt from the replicated store
-/// when it changes (and every second, as node liveness ages without writes). Requests read it
-/// without touching SQLite.
+/// The router's in-memory view of where every model can run. Requests read it without touching
+/// SQLite.
+///
+/// It changes only when something routing reads changes: a commit to the model, agent or
+/// assignment tables re-reads those; a commit to the node table (a heartbeat, mostly) re-reads
+/// only the node rows; and a node that stops beating drops out when its liveness runs out —
+/// computed from the time of its last heartbeat, with a timer, not by re-reading rows. An idle
+/// mesh therefore costs the catalog nothing between heartbeats.
 public final class ModelCatalog: Sendable {
     /// What the Swapper of this node can serve: name or alias → configured name.
     public typealias SwapperNames = [String: String]
@@ -30,6 +36,8 @@ public final class ModelCatalog: Sendable {
     let swapperNames: SwapperNames
     let ollamaURL: String?
     private let snapshot = Mutex(Snapshot())
+    /// The rows the snapshot was built from, and the online set it assumed.
+    private let rows = Mutex<(rows: RoutingRows, online: Set<String>)?>(nil)
 
     public init(store: MeshStore, aliases: [String: [String]], swapperNames: SwapperNames, ollamaURL: String?) {
         self.store = store
@@ -40,53 +48,94 @@ public final class ModelCatalog: Sendable {
 
     var current: Snapshot { snapshot.withLock { $0 } }
 
-    /// Rebuilds the snapshot from the store.
+    /// Re-reads everything routing needs and rebuilds.
     public func refresh() async throws {
-        let state = try await store.state()
-        let now = store.clock.wallMilliseconds()
+        let fresh = try await store.routingRows()
+        rebuild(fresh, now: store.clock.wallMilliseconds(), force: true)
+    }
+
+    /// Re-reads the node rows only; rebuilds when which nodes are online, or where they are,
+    /// changed.
+    func refreshNodes() async throws {
+        let nodes = try await store.nodes()
+        guard var held = rows.withLock({ $0?.rows }) else { return try await refresh() }
+        held.nodes = nodes
+        rebuild(held, now: store.clock.wallMilliseconds(), force: false)
+    }
+
+    /// Recomputes liveness from the rows held, at `now`.
+    func recomputeLiveness() {
+        guard let held = rows.withLock({ $0?.rows }) else { return }
+        rebuild(held, now: store.clock.wallMilliseconds(), force: false)
+    }
+
+    private func rebuild(_ fresh: RoutingRows, now: Int64, force: Bool) {
+        let local = store.nodeID
+        var online: Set<String> = [local]
+        var urls: [String: String] = [:]
+        for node in fresh.nodes {
+            urls[node.id] = node.apiURL
+            if node.liveness(now: now) == .online { online.insert(node.id) }
+        }
+        let unchanged = rows.withLock { held -> Bool in
+            let same = !force && held?.online == online && held.map { Dictionary(uniqueKeysWithValues: $0.rows.nodes.map { ($0.id, $0.apiURL) }) } == urls
+            held = (fresh, online)
+            return same
+        }
+        guard !unchanged else { return }
         var next = Snapshot()
-        next.localNode = state.localNodeID
+        next.localNode = local
         next.ollamaURL = ollamaURL
         next.swapperNames = swapperNames
         next.aliases = aliases
-        var online = Set<String>()
-        for node in state.nodes {
-            next.nodeURLs[node.id] = node.apiURL
-            if node.id == state.localNodeID || node.liveness(now: now) == .online { online.insert(node.id) }
-        }
-        online.insert(state.localNodeID)
-        for model in state.models where online.contains(model.nodeID) && model.reachable {
+        next.nodeURLs = urls
+        for model in fresh.models where online.contains(model.nodeID) && model.reachable {
             next.models[model.name, default: []].append(model)
         }
-        for agent in state.agents { next.agents[agent.name] = agent }
-        for agent in state.agents {
-            let assigned = state.assignments.filter { $0.agent == agent.name }.sorted { $0.priority < $1.priority }.map(\.nodeID)
+        for agent in fresh.agents { next.agents[agent.name] = agent }
+        for agent in fresh.agents {
+            let assigned = fresh.assignments.filter { $0.agent == agent.name }.sorted { $0.priority < $1.priority }.map(\.nodeID)
             next.preferences[agent.name] = agent.preferNodes + assigned.filter { !agent.preferNodes.contains($0) }
         }
         next.names = Array(Set(aliases.keys).union(swapperNames.keys).union(next.models.keys)).sorted()
         snapshot.withLock { $0 = next }
     }
 
-    /// Keeps the snapshot fresh until cancelled: on every commit touching what routing reads,
-    /// and every second.
+    /// When the next online peer runs out of heartbeat, if one is online.
+    private func nextExpiry() -> Int64? {
+        rows.withLock { held in
+            guard let held else { return nil }
+            return held.rows.nodes.filter { $0.id != store.nodeID && held.online.contains($0.id) }.compactMap(\.onlineUntil).min()
+        }
+    }
+
+    /// Keeps the snapshot current until cancelled: woken by commits to the tables routing
+    /// reads, and by the next liveness expiry.
     func maintain(logger: Logger) async {
-        let dirty = Mutex(true)
+        let wakeup = Wakeup()
+        let touched = Mutex<Set<ReplicatedTable>>([])
         let observer = store.addObserver { tables in
-            if !tables.isDisjoint(with: [.model, .node, .agent, .assignment]) { dirty.withLock { $0 = true } }
+            let relevant = tables.intersection([.model, .node, .agent, .assignment])
+            guard !relevant.isEmpty else { return }
+            touched.withLock { $0.formUnion(relevant) }
+            wakeup.signal()
         }
         defer { store.removeObserver(observer) }
-        var lastFull = ContinuousClock.now
         while !Task.isCancelled {
-            let due = dirty.withLock { flag in defer { flag = false }; return flag } || ContinuousClock.now - lastFull >= .seconds(1)
-            if due {
-                do {
+            let tables = touched.withLock { tables in defer { tables.removeAll() }; return tables }
+            do {
+                if !tables.isDisjoint(with: [.model, .agent, .assignment]) {
                     try await refresh()
-                    lastFull = .now
-                } catch {
-                    logger.error("catalog refresh failed: \(error)")
+                } else if tables.contains(.node) {
+                    try await refreshNodes()
+                } else {
+                    recomputeLiveness()
                 }
+            } catch {
+                logger.error("catalog refresh failed: \(error)")
             }
-            try? await Task.sleep(for: .milliseconds(20))
+            let wait = nextExpiry().map { Duration.milliseconds(max(10, min($0 &- store.clock.wallMilliseconds() &+ 1, 3_600_000))) } ?? .seconds(3600)
+            await wakeup.wait(upTo: wait)
         }
     }
 }

@@ -146,6 +146,8 @@ import Testing
                 let models = try await HTTP.get(a.baseURL + "/v1/models", headers: Self.auth).json()
                 return models["data"]?.arrayValue?.contains { $0["id"] == "smollm2" && $0["owned_by"] == "b" } == true
             }
+            // Loaded on b first: a's short first-byte timeout is for a hung peer, not a cold start.
+            #expect(try await Self.chat(b, "smollm2").status == 200)
             let reply = try await Self.chat(a, "smollm2")
             #expect(reply.status == 200, "\(reply.text)")
             #expect(reply.headers.first(name: "x-dagi-route") == "remote:b")
