@@ -161,7 +161,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "MeshHTTPTests", dependencies: ["MeshHTTP"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeshHTTPTests", dependencies: ["MeshHTTP", "MeshCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "DAGIRouterTests", dependencies: ["DAGIRouter", "MeshStore", "MeshCore", "MeshHTTP"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshViewsTests", dependencies: ["MeshViews", "MeshStore"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshStoreTests", dependencies: ["MeshStore"], swiftSettings: swiftSettings),
         .testTarget(name: "SwapperUnitTests", dependencies: ["Swapper", "MeshCore"], swiftSettings: swiftSettings),

@@ -87,7 +87,7 @@ public struct RequestFields: Sendable, Equatable {
     /// The body with the `model` value replaced (the rest byte for byte), for upstreams that
     /// route on it, such as Ollama.
     public func replacingModel(in body: ByteBuffer, with model: String) -> ByteBuffer {
-        guard let range = modelRange else { return body }
+        guard let range = modelRange, range.upperBound <= body.readableBytes else { return body }
         var out = ByteBuffer()
         out.reserveCapacity(body.readableBytes + model.utf8.count)
         let bytes = body.readableBytesView

@@ -11,13 +11,13 @@ import Testing
     /// A guardian with the given sections and agent atlas (key in DAGI_KEY_ATLAS).
     static func node(
         _ root: TemporaryDirectory, id: String = "r1", swapper: String = "", router: String = "", agents: String = "", mesh: String = "",
-        port: Int? = nil
+        ollama: String = "null", port: Int? = nil
     ) throws -> GuardianProcess {
         let config = root.path + "/\(id).yaml"
         try """
             metrics:
               interval: 1h
-            ollama: null
+            ollama: \(ollama)
             agents:
               - name: atlas
                 key_env: DAGI_KEY_ATLAS

@@ -45,8 +45,31 @@ enum MockOllama {
         var loaded: Bool
     }
 
-    static func start(keepAlives: Locked<[String]> = Locked([]), models: [Model]) async throws -> MockServer {
+    static func start(keepAlives: Locked<[String]> = Locked([]), requests: Locked<[String]> = Locked([]), models: [Model]) async throws -> MockServer {
         try await MockServer { router in
+            // Inference: Ollama's native chat and its OpenAI-compatible endpoint, each recording
+            // the path and body it was sent.
+            router.post("/api/chat") { request, _ in
+                var request = request
+                let body = try await request.collectBody(upTo: 1 << 20)
+                requests.withLock { $0.append("/api/chat " + String(buffer: body)) }
+                let document = try JSONValue.parse(body.readableBytesView)
+                return json([
+                    "model": document["model"] ?? .null, "created_at": "2025-01-01T00:00:00Z", "done": true, "done_reason": "stop",
+                    "message": ["role": "assistant", "content": "Hello from Ollama."], "prompt_eval_count": 3, "eval_count": 4,
+                ])
+            }
+            router.post("/v1/chat/completions") { request, _ in
+                var request = request
+                let body = try await request.collectBody(upTo: 1 << 20)
+                requests.withLock { $0.append("/v1/chat/completions " + String(buffer: body)) }
+                let document = try JSONValue.parse(body.readableBytesView)
+                return json([
+                    "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": document["model"] ?? .null,
+                    "choices": [["index": 0, "message": ["role": "assistant", "content": "Hello from Ollama's OpenAI API."], "finish_reason": "stop"]],
+                    "usage": ["prompt_tokens": 3, "completion_tokens": 6, "total_tokens": 9],
+                ])
+            }
             // Load and unload through keep_alive, as Ollama documents.
             router.post("/api/generate") { request, _ in
                 var request = request
