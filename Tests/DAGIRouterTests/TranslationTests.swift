@@ -40,7 +40,7 @@ import Testing
             """
         let bytes = Array(stream.utf8)
         for cut in [1, 2, 3, 7, 64, bytes.count] {
-            let answer = OllamaStreamAnswer(endpoint: .ollamaChat, model: "smol", started: .now)
+            let answer = AnswerKind.ollama(.ollamaChat, model: "smol", stream: true, started: .now).makeAdapter()
             var out = ""
             var index = 0
             while index < bytes.count {
@@ -48,7 +48,7 @@ import Testing
                 if let lines = try answer.feed(piece) { out += String(buffer: lines) }
                 index += cut
             }
-            if let last = answer.finish() { out += String(buffer: last) }
+            if let last = try answer.finish() { out += String(buffer: last) }
             let lines = out.split(separator: "\n").map { try! JSONValue.parse(Array($0.utf8)) }
             #expect(lines.count == 3, "cut \(cut): \(out)")
             #expect(lines.compactMap { $0["message"]?["content"]?.stringValue }.joined() == "Hello")
@@ -60,7 +60,7 @@ import Testing
     }
 
     @Test func aWholeAnswerIsTranslatedOnceComplete() throws {
-        let answer = OllamaWholeAnswer(endpoint: .ollamaGenerate, model: "smol", started: .now)
+        let answer = AnswerKind.ollama(.ollamaGenerate, model: "smol", stream: false, started: .now).makeAdapter()
         let body = #"{"choices":[{"message":{"role":"assistant","content":"Hi!"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#
         #expect(try answer.feed(ByteBuffer(string: String(body.prefix(10)))) == nil)
         #expect(try answer.feed(ByteBuffer(string: String(body.dropFirst(10)))) == nil)

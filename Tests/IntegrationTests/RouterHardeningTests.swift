@@ -121,6 +121,11 @@ import Testing
             // The limit (50, a few of them the test client's own pooled connections): 40 held open,
             // of 20 more at least 10 are closed at once, and the 40 stay.
             let held = try (0..<40).map { _ in try RawConnection(port: small.port) }
+            // One answered request on each: all of them are accepted and counted before the next.
+            for connection in held {
+                connection.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(connection.read(until: { $0.contains("\"ok\"") }).contains("200 OK"))
+            }
             let extra = try (0..<20).map { _ in try RawConnection(port: small.port) }
             try await poll(timeout: .seconds(5), "connections over the limit to be closed") { extra.filter(\.isClosedByPeer).count >= 10 }
             #expect(held.filter(\.isClosedByPeer).isEmpty, "connections within the limit stay open")

@@ -45,8 +45,7 @@ enum AnswerKind: Sendable {
         switch self {
         case .passthrough: return PassthroughAnswer()
         case .ollama(let endpoint, let model, let stream, let started):
-            return stream ? OllamaStreamAnswer(endpoint: endpoint, model: model, started: started)
-                : OllamaWholeAnswer(endpoint: endpoint, model: model, started: started)
+            return TranslatedAnswer(upstream: OpenAIUpstream(), client: OllamaClient(endpoint: endpoint, model: model, started: started), streaming: stream)
         }
     }
 }

@@ -1,19 +1,17 @@
 import MeshCore
 import NIOCore
 
-/// An OpenAI server-sent-event stream turned into Ollama's NDJSON stream, event by event: each
-/// content delta becomes a line as soon as it arrives; the final line carries `done_reason`, the
-/// token counts and the durations.
-final class OllamaStreamAnswer: AnswerAdapter {
-    private var events = ServerSentEventReader()
-    private var finishReason: String?
-    private var usage: JSONValue?
-    private var timings: JSONValue?
-    private var finished = false
+/// Ollama's API as the client's: NDJSON lines as the content arrives, and a final line with
+/// `done_reason`, the token counts and the durations; a whole answer in Ollama's shape (chat,
+/// generate or embeddings). See https://github.com/ollama/ollama/blob/main/docs/api.md.
+struct OllamaClient: ClientDialect {
     let endpoint: Endpoint
     let model: String
     let started: ContinuousClock.Instant
-    let createdAt = OllamaTranslation.timestamp()
+    private let createdAt = OllamaTranslation.timestamp()
+    private var finishReason: String?
+    private var timings: JSONValue?
+    private var finished = false
 
     init(endpoint: Endpoint, model: String, started: ContinuousClock.Instant) {
         self.endpoint = endpoint
@@ -21,38 +19,10 @@ final class OllamaStreamAnswer: AnswerAdapter {
         self.started = started
     }
 
-    func contentType(upstream: String?) -> String? { "application/x-ndjson" }
-    var isPassthrough: Bool { false }
-    var streams: Bool { true }
+    func contentType(streaming: Bool) -> String { streaming ? "application/x-ndjson" : "application/json" }
 
-    func feed(_ chunk: ByteBuffer) throws -> ByteBuffer? {
-        var out = ByteBuffer()
-        for event in try events.feed(chunk) { write(event, into: &out) }
-        return out
-    }
-
-    func finish() -> ByteBuffer? {
-        var out = ByteBuffer()
-        if let last = events.finish() { write(last, into: &out) }
-        if !finished { out.writeBytes(finalLine()) }
-        return out
-    }
-
-    func errorTrailer(_ message: String, requestID: String) -> ByteBuffer? {
-        StreamFormat.ndjson.errorTrailer(message, requestID: requestID)
-    }
-
-    private func write(_ event: ServerSentEvent, into out: inout ByteBuffer) {
-        if event.isDone {
-            out.writeBytes(finalLine())
-            return
-        }
-        guard let chunk = try? JSONValue.parse(event.data) else { return }
-        out.writeBytes(translate(chunk))
-    }
-
-    private func translate(_ chunk: JSONValue) -> [UInt8] {
-        if let usage = chunk["usage"], usage != .null { self.usage = usage }
+    mutating func render(chunk: JSONValue) -> [UInt8] {
+        // llama.cpp reports its timings on the last chunk; Ollama's durations come from them.
         if let timings = chunk["timings"] { self.timings = timings }
         guard let choice = chunk["choices"]?.arrayValue?.first else { return [] }
         if let reason = choice["finish_reason"]?.stringValue { finishReason = reason }
@@ -71,7 +41,7 @@ final class OllamaStreamAnswer: AnswerAdapter {
         return JSONValue.object(line).serialized() + [0x0a]
     }
 
-    private func finalLine() -> [UInt8] {
+    mutating func finish(usage: TokenUsage?) -> [UInt8] {
         guard !finished else { return [] }
         finished = true
         var line: [String: JSONValue] = [
@@ -83,49 +53,19 @@ final class OllamaStreamAnswer: AnswerAdapter {
         } else {
             line["message"] = ["role": "assistant", "content": ""]
         }
-        line.merge(OllamaTranslation.stats(usage: usage, timings: timings, total: ContinuousClock.now - started)) { $1 }
+        line.merge(OllamaTranslation.stats(usage: usage?.openAI, timings: timings, total: ContinuousClock.now - started)) { $1 }
         return JSONValue.object(line).serialized() + [0x0a]
     }
-}
 
-/// A whole OpenAI answer (chat or embeddings) turned into Ollama's, once it is complete.
-final class OllamaWholeAnswer: AnswerAdapter {
-    /// The largest answer translated; past it the answer fails rather than filling memory.
-    static let limit = 64 << 20
-    private var collected = ByteBuffer()
-    let endpoint: Endpoint
-    let model: String
-    let started: ContinuousClock.Instant
-
-    struct TooLarge: Error, CustomStringConvertible {
-        var description: String { "the model server's answer exceeds \(OllamaWholeAnswer.limit) bytes" }
-    }
-
-    init(endpoint: Endpoint, model: String, started: ContinuousClock.Instant) {
-        self.endpoint = endpoint
-        self.model = model
-        self.started = started
-    }
-
-    func contentType(upstream: String?) -> String? { "application/json" }
-    var isPassthrough: Bool { false }
-    var streams: Bool { false }
-
-    func feed(_ chunk: ByteBuffer) throws -> ByteBuffer? {
-        guard collected.readableBytes + chunk.readableBytes <= Self.limit else { throw TooLarge() }
-        var chunk = chunk
-        collected.writeBuffer(&chunk)
-        return nil
-    }
-
-    func finish() throws -> ByteBuffer? {
-        let document = try JSONValue.parse(collected.readableBytesView)
+    func render(completion: JSONValue) -> [UInt8] {
         let total = ContinuousClock.now - started
         let translated = endpoint == .ollamaEmbed || endpoint == .ollamaEmbeddings
-            ? OllamaTranslation.embedResponse(document, endpoint: endpoint, model: model, total: total)
-            : OllamaTranslation.chatResponse(document, endpoint: endpoint, model: model, total: total)
-        return ByteBuffer(bytes: translated.serialized())
+            ? OllamaTranslation.embedResponse(completion, endpoint: endpoint, model: model, total: total)
+            : OllamaTranslation.chatResponse(completion, endpoint: endpoint, model: model, total: total)
+        return translated.serialized()
     }
 
-    func errorTrailer(_ message: String, requestID: String) -> ByteBuffer? { nil }
+    func errorTrailer(_ message: String, requestID: String) -> ByteBuffer? {
+        StreamFormat.ndjson.errorTrailer(message, requestID: requestID)
+    }
 }
