@@ -6,7 +6,8 @@ import MeshCore
 import MeshHTTP
 import NIOCore
 
-/// The Swapper's HTTP surface: an OpenAI-compatible proxy for its models, and its controls.
+/// The Swapper's HTTP surface, for this machine only: its controls here, and an OpenAI-compatible
+/// proxy for its models in `SwapperProxy.swift`.
 ///
 /// - `POST {prefix}/v1/chat/completions`, `/v1/completions`, `/v1/embeddings` (streaming or not),
 ///   `GET {prefix}/v1/models`
@@ -29,22 +30,6 @@ public struct SwapperAPI: Sendable {
         self.store = store
         self.maxBody = maxBody
         self.upstreamTimeout = TimeAmount(upstreamTimeout)
-    }
-
-    /// Mounts the OpenAI-compatible proxy under `prefix` (e.g. "/swapper"). Like the controls,
-    /// it answers this machine only: agents on the network go through the router, which
-    /// authenticates them.
-    public func registerProxy(on router: Router<MeshRequestContext>, prefix: String) {
-        for path in ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"] {
-            router.post(RouterPath(prefix + path)) { request, context in
-                try Self.requireLoopback(context)
-                return try await proxy(request, context, path: path)
-            }
-        }
-        router.get(RouterPath(prefix + "/v1/models")) { _, context in
-            try Self.requireLoopback(context)
-            return await models()
-        }
     }
 
     static func requireLoopback(_ context: MeshRequestContext) throws {
@@ -78,50 +63,6 @@ public struct SwapperAPI: Sendable {
                 body: .init(byteBuffer: ByteBuffer(string: lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")))
             )
         }
-    }
-
-    // MARK: Proxy
-
-    func proxy(_ request: Request, _ context: MeshRequestContext, path: String) async throws -> Response {
-        var request = request
-        let body: ByteBuffer
-        do { body = try await request.collectBody(upTo: maxBody) } catch { throw APIError.bodyTooLarge(limit: maxBody) }
-        let fields = try RequestFields.read(body)
-        guard let model = fields.model, !model.isEmpty else { throw APIError.missingField("model") }
-        let lease: ModelLease
-        do {
-            lease = try await swapper.acquire(model, timeout: swapper.config.healthCheckTimeout.duration + swapper.config.swapTimeout.duration)
-        } catch let error as SwapperError {
-            throw error.apiError
-        }
-        return try await forward(request, body: body, path: path, lease: lease, context: context)
-    }
-
-    /// Sends a request to a leased model and relays the answer; the lease ends with the relay.
-    public func forward(_ request: Request, body: ByteBuffer, path: String, lease: ModelLease, context: MeshRequestContext) async throws -> Response {
-        let upstream: HTTPRelay.UpstreamResponse
-        do {
-            upstream = try await HTTPRelay.send(
-                client: http, url: lease.baseURL + path, method: request.method, headers: request.headers, body: body,
-                timeout: upstreamTimeout
-            )
-        } catch {
-            await lease.release()
-            throw APIError(status: .badGateway, code: "upstream_error", message: "model \(lease.model) did not answer: \(error)")
-        }
-        return HTTPRelay.response(upstream, extraHeaders: [.init("x-dagi-model")!: lease.model]) { _, _ in await lease.release() }
-    }
-
-    func models() async -> Response {
-        var data: [JSONValue] = []
-        let created = Int64(Date().timeIntervalSince1970)
-        for name in await swapper.modelNames {
-            data.append(["id": .string(name), "object": "model", "created": .int(created), "owned_by": "dagi-swapper"])
-            for alias in swapper.config.models[name]?.aliases ?? [] {
-                data.append(["id": .string(alias), "object": "model", "created": .int(created), "owned_by": "dagi-swapper", "parent": .string(name)])
-            }
-        }
-        return JSONResponse.make(["object": "list", "data": .array(data)])
     }
 
     // MARK: Controls
