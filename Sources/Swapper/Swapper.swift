@@ -210,12 +210,13 @@ public actor Swapper {
     /// The next port from `start_port` that nothing listens on.
     private func allocatePort() throws -> Int {
         let used = Set(runtimes.values.compactMap { $0.isLoadedOrStarting ? $0.port : nil })
-        for _ in 0..<2000 {
-            let port = nextPort
-            nextPort = nextPort >= config.startPort + 1999 ? config.startPort : nextPort + 1
+        let ports = config.ports
+        for _ in 0..<ports.count {
+            let port = ports.contains(nextPort) ? nextPort : ports.lowerBound
+            nextPort = port >= ports.upperBound ? ports.lowerBound : port + 1
             if !used.contains(port), PortProbe.isFree(port) { return port }
         }
-        throw SwapperError.noRoom("port", reason: "no free port in \(config.startPort)...\(config.startPort + 1999)")
+        throw SwapperError.noRoom("port", reason: "no free port in \(ports.lowerBound)...\(ports.upperBound)")
     }
 
     // MARK: - Making room

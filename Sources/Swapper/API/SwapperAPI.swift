@@ -54,7 +54,7 @@ public struct SwapperAPI: Sendable {
         router.get("/swapper/logs/{model}") { request, context in
             try Self.requireLoopback(context)
             let model = try context.parameters.require("model")
-            let tail = request.uri.queryParameters.get("tail").flatMap(Int.init)
+            let tail = try QueryInteger.read(request.uri.queryParameters.get("tail"), name: "tail", in: 0...100_000)
             guard let lines = await swapper.logs(model, tail: tail) else {
                 throw SwapperError.unknownModel(model, known: await swapper.modelNames).apiError
             }

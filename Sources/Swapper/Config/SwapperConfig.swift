@@ -63,20 +63,14 @@ public struct SwapperConfig: Sendable, Decodable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = SwapperConfig()
-        startPort = try c.decode(.startPort, default: d.startPort)
-        guard (1024...65000).contains(startPort) else {
-            throw DecodingError.dataCorruptedError(forKey: .startPort, in: c, debugDescription: "start_port must be 1024...65000")
-        }
-        healthCheckTimeout = try c.decode(.healthCheckTimeout, default: d.healthCheckTimeout)
-        memoryBudget = try c.decodeIfPresent(ByteSize.self, forKey: .memoryBudget)
-        globalTTL = try c.decodeIfPresent(ConfigDuration.self, forKey: .globalTTL)
-        stopTimeout = try c.decode(.stopTimeout, default: d.stopTimeout)
-        swapTimeout = try c.decode(.swapTimeout, default: d.swapTimeout)
-        queueLimit = try c.decode(.queueLimit, default: d.queueLimit)
-        guard queueLimit >= 1 else {
-            throw DecodingError.dataCorruptedError(forKey: .queueLimit, in: c, debugDescription: "queue_limit must be at least 1")
-        }
-        logLines = try c.decode(.logLines, default: d.logLines)
+        startPort = try c.decode(.startPort, default: d.startPort, in: ConfigBounds.port)
+        healthCheckTimeout = try c.decode(.healthCheckTimeout, default: d.healthCheckTimeout, in: ConfigBounds.healthCheckTimeout)
+        memoryBudget = try c.decodeIfPresent(.memoryBudget, in: ConfigBounds.memory)
+        globalTTL = try c.decodeIfPresent(.globalTTL, in: ConfigBounds.ttl)
+        stopTimeout = try c.decode(.stopTimeout, default: d.stopTimeout, in: ConfigBounds.stopTimeout)
+        swapTimeout = try c.decode(.swapTimeout, default: d.swapTimeout, in: ConfigBounds.waitTimeout)
+        queueLimit = try c.decode(.queueLimit, default: d.queueLimit, in: ConfigBounds.queueLimit)
+        logLines = try c.decode(.logLines, default: d.logLines, in: ConfigBounds.logLines)
         macros = try c.decode(.macros, default: [:])
         for name in macros.keys where !Macros.isValidName(name) {
             throw DecodingError.dataCorruptedError(forKey: .macros, in: c, debugDescription: "invalid macro name \"\(name)\" (A-Z, 0-9, _)")
@@ -137,6 +131,9 @@ public struct SwapperConfig: Sendable, Decodable {
             }
         }
     }
+
+    /// The ports `${PORT}` may take: 2000 from `start_port`, never past 65535.
+    var ports: ClosedRange<Int> { startPort...min(startPort + 1999, 65535) }
 
     /// The configured model a name or alias refers to.
     public func model(named name: String) -> SwapperModelConfig? {

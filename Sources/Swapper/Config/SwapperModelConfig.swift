@@ -48,7 +48,7 @@ public struct SwapperModelConfig: Sendable, Decodable {
         guard checkEndpoint.hasPrefix("/") else {
             throw DecodingError.dataCorruptedError(forKey: .checkEndpoint, in: c, debugDescription: "check_endpoint must start with /")
         }
-        ttl = try c.decodeIfPresent(ConfigDuration.self, forKey: .ttl)
+        ttl = try c.decodeIfPresent(.ttl, in: ConfigBounds.ttl)
         aliases = try c.decode(.aliases, default: [])
         // `env` as a mapping, or as llama-swap's list of "NAME=value".
         if let list = try? c.decodeIfPresent([String].self, forKey: .env) {
@@ -63,11 +63,8 @@ public struct SwapperModelConfig: Sendable, Decodable {
         } else {
             env = try c.decode(.env, default: [:])
         }
-        memory = try c.decodeIfPresent(ByteSize.self, forKey: .memory)
-        concurrency = try c.decodeIfPresent(Int.self, forKey: .concurrency)
-        if let concurrency, concurrency < 1 {
-            throw DecodingError.dataCorruptedError(forKey: .concurrency, in: c, debugDescription: "concurrency must be at least 1")
-        }
+        memory = try c.decodeIfPresent(.memory, in: ConfigBounds.memory)
+        concurrency = try c.decodeIfPresent(.concurrency, in: ConfigBounds.concurrency)
         macros = try c.decode(.macros, default: [:])
     }
 

@@ -13,7 +13,8 @@ final class OutputBuffer: Sendable {
     let capacity: Int
     static let maxLineBytes = 4096
 
-    init(capacity: Int) { self.capacity = capacity }
+    /// `capacity` lines are kept (at least one).
+    init(capacity: Int) { self.capacity = max(1, capacity) }
 
     func append(_ bytes: ArraySlice<UInt8>) {
         state.withLock { state in
@@ -38,12 +39,12 @@ final class OutputBuffer: Sendable {
         }
     }
 
-    /// The last `count` lines (all kept lines by default).
+    /// The last `count` lines (all kept lines by default; a negative count is none, not a trap).
     func tail(_ count: Int? = nil) -> [String] {
         state.withLock { state in
             var lines = state.lines
             if !state.partial.isEmpty { lines.append(String(decoding: state.partial, as: UTF8.self)) }
-            return Array(lines.suffix(count ?? lines.count))
+            return Array(lines.suffix(max(0, count ?? lines.count)))
         }
     }
 }
