@@ -164,8 +164,9 @@ public actor Swapper {
         let macros = Macros(global: config.macros, model: runtime.config, port: port)
         let arguments = try macros.expand(CommandSplitter.split(runtime.config.cmd))
         let baseURL = try macros.expand(runtime.config.proxy)
-        var environment = ProcessInfo.processInfo.environment
-        for (key, value) in runtime.config.env { environment[key] = try macros.expand(value) }
+        let environment = ModelEnvironment.make(
+            guardian: ProcessInfo.processInfo.environment, model: try runtime.config.env.mapValues { try macros.expand($0) }
+        )
         let name = runtime.name
         let child: ChildProcess
         do {
