@@ -41,7 +41,7 @@ public struct SwapperAPI: Sendable {
     public func registerControls(on router: Router<MeshRequestContext>) {
         router.get("/swapper/running") { _, context in
             try Self.requireLoopback(context)
-            return try JSONResponse.make(RunningDocument(models: await swapper.status()))
+            return try JSONResponse.make(await swapper.report())
         }
         router.post("/swapper/unload") { request, context in
             try Self.requireLoopback(context)
@@ -99,7 +99,7 @@ public struct SwapperAPI: Sendable {
             return JSONResponse.make(["loaded": .string(model), "source": "ollama"])
         }
         do {
-            let lease = try await swapper.acquire(model, timeout: swapper.config.healthCheckTimeout.duration + swapper.config.swapTimeout.duration)
+            let lease = try await swapper.acquire(model, timeout: swapper.config.longestWait)
             await lease.release()
             return JSONResponse.make(["loaded": .string(lease.model), "source": "swapper"])
         } catch let error as SwapperError {
@@ -123,5 +123,3 @@ public struct SwapperAPI: Sendable {
         try await store.models(nodeID: store.nodeID).contains { $0.source == .ollama && $0.name == model }
     }
 }
-
-struct RunningDocument: Encodable { var models: [ModelStatus] }

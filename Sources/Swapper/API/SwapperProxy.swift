@@ -33,7 +33,7 @@ extension SwapperAPI {
         guard let model = fields.model, !model.isEmpty else { throw APIError.missingField("model") }
         let lease: ModelLease
         do {
-            lease = try await swapper.acquire(model, timeout: swapper.config.healthCheckTimeout.duration + swapper.config.swapTimeout.duration)
+            lease = try await swapper.acquire(model, timeout: swapper.config.longestWait)
         } catch let error as SwapperError {
             throw error.apiError
         }

@@ -53,6 +53,7 @@ enum ConfigBounds {
     static let waitTimeout = ConfigDuration(milliseconds: 0)...ConfigDuration.hours(1)
     static let healthCheckTimeout = ConfigDuration(milliseconds: 100)...ConfigDuration.hours(1)
     static let stopTimeout = ConfigDuration(milliseconds: 0)...ConfigDuration.minutes(10)
+    static let swapLinger = ConfigDuration(milliseconds: 0)...ConfigDuration.minutes(1)
     static let ttl = ConfigDuration(milliseconds: 0)...ConfigDuration.days(365)
     static let memory = ByteSize(bytes: 1)...ByteSize(bytes: 1 << 50)
 }

@@ -30,8 +30,13 @@ public struct SwapperConfig: Sendable, Decodable {
     public var globalTTL: ConfigDuration?
     /// SIGTERM-to-SIGKILL grace when stopping a model.
     public var stopTimeout: ConfigDuration
-    /// Longest wait for a model's in-flight requests before it is evicted to make room.
+    /// How long a model being swapped out keeps serving its run once another model asks for its
+    /// place, and then how long its requests in flight may take before the swap is given up
+    /// (see ``SwapTurn``).
     public var swapTimeout: ConfigDuration
+    /// How long a model being swapped out stays idle before its run ends, so an agent's next
+    /// request joins the run instead of costing two swaps.
+    public var swapLinger: ConfigDuration
     /// Requests that may wait for one model (while it loads or is busy) before 429s.
     public var queueLimit: Int
     /// Output lines kept per model for `/swapper/logs/{model}`.
@@ -47,6 +52,7 @@ public struct SwapperConfig: Sendable, Decodable {
         globalTTL = nil
         stopTimeout = .seconds(10)
         swapTimeout = .seconds(30)
+        swapLinger = .init(milliseconds: 250)
         queueLimit = 64
         logLines = 500
         macros = [:]
@@ -56,7 +62,7 @@ public struct SwapperConfig: Sendable, Decodable {
 
     enum CodingKeys: String, CodingKey {
         case startPort = "start_port", healthCheckTimeout = "health_check_timeout", memoryBudget = "memory_budget"
-        case globalTTL = "global_ttl", stopTimeout = "stop_timeout", swapTimeout = "swap_timeout"
+        case globalTTL = "global_ttl", stopTimeout = "stop_timeout", swapTimeout = "swap_timeout", swapLinger = "swap_linger"
         case queueLimit = "queue_limit", logLines = "log_lines", macros, models, groups
     }
 
@@ -69,6 +75,7 @@ public struct SwapperConfig: Sendable, Decodable {
         globalTTL = try c.decodeIfPresent(.globalTTL, in: ConfigBounds.ttl)
         stopTimeout = try c.decode(.stopTimeout, default: d.stopTimeout, in: ConfigBounds.stopTimeout)
         swapTimeout = try c.decode(.swapTimeout, default: d.swapTimeout, in: ConfigBounds.waitTimeout)
+        swapLinger = try c.decode(.swapLinger, default: d.swapLinger, in: ConfigBounds.swapLinger)
         queueLimit = try c.decode(.queueLimit, default: d.queueLimit, in: ConfigBounds.queueLimit)
         logLines = try c.decode(.logLines, default: d.logLines, in: ConfigBounds.logLines)
         macros = try c.decode(.macros, default: [:])
@@ -134,6 +141,12 @@ public struct SwapperConfig: Sendable, Decodable {
 
     /// The ports `${PORT}` may take: 2000 from `start_port`, never past 65535.
     var ports: ClosedRange<Int> { startPort...min(startPort + 1999, 65535) }
+
+    /// The longest a request may wait for a lease: a load, plus a swap's run and drain, plus
+    /// stopping the model it replaces.
+    public var longestWait: Duration {
+        healthCheckTimeout.duration + swapTimeout.duration * 2 + stopTimeout.duration + .seconds(10)
+    }
 
     /// The configured model a name or alias refers to.
     public func model(named name: String) -> SwapperModelConfig? {

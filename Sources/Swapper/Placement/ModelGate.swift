@@ -1,22 +1,31 @@
 import Synchronization
 
-/// The hot path of model leases, outside the ``Swapper`` actor: which models are ready to
-/// take requests, how many each serves now, and when each was last used.
+/// The hot path of model leases, outside the ``Swapper`` actor: which models take requests now,
+/// how many each serves, and when each was last used.
 ///
 /// A request for a loaded model takes its lease here with one lock — no actor hop — which is
-/// what lets the router answer in the time of a relay. The actor stays in charge of every
-/// state change (start, drain, stop) and opens and closes the gate accordingly; a release
-/// that can end a wait (a drain reaching zero, a slot freeing under a concurrency limit) tells
-/// the actor.
+/// what lets the router answer in the time of a relay. The actor stays in charge of every state
+/// change (start, end of a turn, stop) and opens and closes the gate accordingly; a release
+/// that can matter to it (a model it watches going idle, a slot freeing under a concurrency
+/// limit) tells it.
 final class ModelGate: Sendable {
     struct Entry {
         /// Set while the model is ready.
         var baseURL: String?
-        /// False while it drains for an eviction: only already-queued requests get in.
+        /// False when its turn is over (another model waits for its place): no new lease.
         var admitting = false
         var inflight = 0
         var limit: Int?
         var lastUsed = ContinuousClock.now
+        var lastUsedWall: Int64?
+        /// The actor wants to hear when the model goes idle (its turn is ending).
+        var watched = false
+    }
+
+    /// A model's load, read in one lock.
+    struct Load {
+        var inflight: Int
+        var lastUsed: ContinuousClock.Instant
         var lastUsedWall: Int64?
     }
 
@@ -29,10 +38,10 @@ final class ModelGate: Sendable {
     }
 
     /// The model is ready at `baseURL`.
-    func open(_ name: String, baseURL: String) {
+    func open(_ name: String, baseURL: String, admitting: Bool) {
         entries.withLock {
             $0[name]?.baseURL = baseURL
-            $0[name]?.admitting = true
+            $0[name]?.admitting = admitting
         }
     }
 
@@ -41,6 +50,7 @@ final class ModelGate: Sendable {
         entries.withLock {
             $0[name]?.baseURL = nil
             $0[name]?.admitting = false
+            $0[name]?.watched = false
         }
     }
 
@@ -48,19 +58,14 @@ final class ModelGate: Sendable {
         entries.withLock { $0[name]?.admitting = admitting }
     }
 
-    /// A new request's lease: only while the model is ready, admitting, and under its limit.
+    func setWatched(_ name: String, _ watched: Bool) {
+        entries.withLock { $0[name]?.watched = watched }
+    }
+
+    /// A lease: only while the model is ready, admitting, and under its limit.
     func tryAcquire(_ name: String, wall: Int64) -> String? {
-        acquire(name, wall: wall, ignoringDrain: false)
-    }
-
-    /// A lease for a request queued before a drain began (the drain serves it first).
-    func acquireQueued(_ name: String, wall: Int64) -> String? {
-        acquire(name, wall: wall, ignoringDrain: true)
-    }
-
-    private func acquire(_ name: String, wall: Int64, ignoringDrain: Bool) -> String? {
         entries.withLock { entries in
-            guard var entry = entries[name], let url = entry.baseURL, entry.admitting || ignoringDrain else { return nil }
+            guard var entry = entries[name], let url = entry.baseURL, entry.admitting else { return nil }
             if let limit = entry.limit, entry.inflight >= limit { return nil }
             entry.inflight += 1
             entry.lastUsed = .now
@@ -70,7 +75,8 @@ final class ModelGate: Sendable {
         }
     }
 
-    /// Ends a lease; returns whether the actor should look (a drain may be done, a slot freed).
+    /// Ends a lease; returns whether the actor should look (a watched model went idle, a slot
+    /// freed under a limit).
     func release(_ name: String, wall: Int64) -> Bool {
         entries.withLock { entries in
             guard var entry = entries[name] else { return false }
@@ -78,11 +84,16 @@ final class ModelGate: Sendable {
             entry.lastUsed = .now
             entry.lastUsedWall = wall
             entries[name] = entry
-            return (!entry.admitting && entry.inflight == 0) || (entry.limit.map { entry.inflight == $0 - 1 } ?? false)
+            let idle = entry.inflight == 0 && (entry.watched || !entry.admitting)
+            let slotFreed = entry.limit.map { entry.inflight == $0 - 1 } ?? false
+            return idle || slotFreed
         }
     }
 
-    func inflight(_ name: String) -> Int { entries.withLock { $0[name]?.inflight ?? 0 } }
-    func lastUsed(_ name: String) -> ContinuousClock.Instant { entries.withLock { $0[name]?.lastUsed ?? .now } }
-    func lastUsedWall(_ name: String) -> Int64? { entries.withLock { $0[name]?.lastUsedWall } }
+    func load(_ name: String) -> Load {
+        entries.withLock {
+            let entry = $0[name]
+            return Load(inflight: entry?.inflight ?? 0, lastUsed: entry?.lastUsed ?? .now, lastUsedWall: entry?.lastUsedWall)
+        }
+    }
 }

@@ -2,69 +2,98 @@ import Foundation
 
 /// One configured model's live state. Owned by the ``Swapper`` actor and only touched on it.
 ///
-/// The phases are llama-swap's: `available → starting → ready → stopping → available`, with
-/// every caller awaiting the one start task instead of starting its own.
+/// The phases are llama-swap's, each transition made by one actor method and never across an
+/// `await`, so no caller can see a half-made change:
+///
+///     available → launching → starting → ready → stopping → available
+///                     │           │                  ↑
+///                     └───────────┴── (failed) ──────┘
+///
+/// Nothing here holds a task to be awaited: whoever waits registers in ``waiters`` with a
+/// deadline and is woken by the next change.
 final class ModelRuntime {
     enum Phase {
         case available
-        case starting(Task<Void, any Error>)
-        case ready(ChildProcess, port: Int, baseURL: String)
-        case stopping(Task<Void, Never>)
+        /// The spawn thread is starting the process (its generation).
+        case launching(generation: Int)
+        /// The process runs; its health check decides.
+        case starting(ModelProcess)
+        /// Healthy. The gate admits requests once its row is written (`open`).
+        case ready(ModelProcess, open: Bool)
+        /// SIGTERM sent; waiting for the exit.
+        case stopping(ModelProcess)
     }
 
     let config: SwapperModelConfig
     var name: String { config.name }
+    /// Facts about its model file, read once at registration.
+    var fileSize: Int64?
+    var quantization: String?
     var phase: Phase = .available
-    /// The process of the current start or run (set before it is ready).
-    var process: ChildProcess?
-    var port: Int?
-    /// Requests being served now and last use live in the ``ModelGate``, where leases are
-    /// taken without the actor.
-    let gate: ModelGate
-    /// Tickets of requests waiting for this model; lower tickets arrived earlier.
-    var waiting: Set<Int> = []
-    var nextTicket = 0
-    /// While set, requests with a ticket at or above it wait: the model is being evicted after
-    /// serving what was already queued.
-    var drainTicket: Int?
-    var lastUsedRecorded: Int64?
+    /// Counts runs, so late reports about an earlier run are ignored.
+    var generation = 0
+    /// Requests waiting for this model (not yet holding a lease).
+    var waiting = 0
+    /// Stop the run being launched as soon as its process exists (it was unloaded meanwhile).
+    var stopWhenLaunched: String?
+    /// Why the current run is being stopped.
+    var stopReason = "stopped"
+    /// Set while its turn ends so another model can take its place.
+    var turn: SwapTurn?
+    /// The last failure its waiters must hear about, numbered: a waiter fails with it only if it
+    /// came after the waiter arrived.
+    var failure: (number: Int, error: SwapperError)?
+    var failures = 0
     var starts = 0
     var lastError: String?
-    /// Resident size of the running process as last measured.
+    /// Resident size of its process as last measured.
     var measuredBytes: Int64?
+    var lastUsedRecorded: Int64?
+    /// The output of its last run, for `/swapper/logs` once the process is gone.
+    var lastOutput: OutputBuffer?
     var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
 
-    init(config: SwapperModelConfig, gate: ModelGate) {
+    init(config: SwapperModelConfig) {
         self.config = config
-        self.gate = gate
     }
 
-    var inflight: Int { gate.inflight(name) }
-    var lastUsed: ContinuousClock.Instant { gate.lastUsed(name) }
-    var lastUsedWall: Int64? { gate.lastUsedWall(name) }
-
-    var isLoadedOrStarting: Bool {
+    var process: ModelProcess? {
         switch phase {
-        case .ready, .starting: return true
+        case .available, .launching: return nil
+        case .starting(let process), .ready(let process, _), .stopping(let process): return process
+        }
+    }
+
+    /// Holds (or is about to hold) memory and a place in its exclusive groups.
+    var isResident: Bool {
+        switch phase {
+        case .launching, .starting, .ready: return true
         case .available, .stopping: return false
         }
     }
 
-    var isIdle: Bool { inflight == 0 && waiting.isEmpty }
-
-    /// Bytes this model holds (or will hold) for the memory budget: the larger of the estimate
-    /// and the measured size, so a model bigger than its estimate is charged what it really uses.
-    var chargedBytes: Int64 { max(config.memory?.bytes ?? 0, measuredBytes ?? 0) }
-
-    /// Whether a request holding `ticket` may take a lease now.
-    func admits(_ ticket: Int) -> Bool {
-        guard let drainTicket else { return true }
-        return ticket < drainTicket
+    var isAvailable: Bool {
+        if case .available = phase { return true }
+        return false
     }
 
-    /// Drained: nothing in flight and nobody queued from before the drain began.
-    var isDrained: Bool {
-        guard let drainTicket else { return inflight == 0 }
-        return inflight == 0 && !waiting.contains { $0 < drainTicket }
+    /// Bytes charged against the memory budget: the larger of the estimate and the measured size.
+    var chargedBytes: Int64 { max(config.memory?.bytes ?? 0, measuredBytes ?? 0) }
+
+    /// What `/swapper/running` calls the phase.
+    var stateName: String {
+        switch phase {
+        case .available: return "available"
+        case .launching, .starting: return "loading"
+        case .ready(_, let open): return open ? "loaded" : "loading"
+        case .stopping: return "stopping"
+        }
+    }
+
+    /// Resumes every waiter: something changed, each looks again.
+    func notify() {
+        let current = waiters
+        waiters.removeAll()
+        current.values.forEach { $0.resume() }
     }
 }
