@@ -12,7 +12,9 @@
 #include <sys/syscall.h>
 #endif
 #ifdef __APPLE__
+#include <sys/event.h>
 #include <sys/sysctl.h>
+#include <sys/wait.h>
 #endif
 
 static void close_from(int lowest) {
@@ -22,6 +24,47 @@ static void close_from(int lowest) {
     for (int fd = lowest; fd < 65536; fd++) close(fd);
 }
 
+#ifdef __APPLE__
+/// The watchdog's whole life, in a grandchild of the guardian: wait for the guardian or the
+/// model to exit; if the guardian went first, stop the model's process group. Only
+/// async-signal-safe calls (plain system calls): it runs in a fork of a multi-threaded process.
+static void watch(pid_t guardian, pid_t model) {
+    // Our copies of the guardian's descriptors (its listening socket…) must not outlive it.
+    close_from(0);
+    int kq = kqueue();
+    if (kq < 0) _exit(0);
+    struct kevent change, event;
+    EV_SET(&change, model, EVFILT_PROC, EV_ADD | EV_ONESHOT, NOTE_EXIT, 0, NULL);
+    if (kevent(kq, &change, 1, NULL, 0, NULL) < 0) _exit(0); // the model is already gone
+    EV_SET(&change, guardian, EVFILT_PROC, EV_ADD | EV_ONESHOT, NOTE_EXIT, 0, NULL);
+    int guardian_gone = kevent(kq, &change, 1, NULL, 0, NULL) < 0; // ESRCH: it died already
+    while (!guardian_gone) {
+        int n = kevent(kq, NULL, 0, &event, 1, NULL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 || (pid_t)event.ident == model) _exit(0);
+        guardian_gone = 1;
+    }
+    if (kill(-model, SIGTERM) != 0) kill(model, SIGTERM);
+    struct timespec grace = {5, 0};
+    int n;
+    do { n = kevent(kq, NULL, 0, &event, 1, &grace); } while (n < 0 && errno == EINTR);
+    if (n <= 0 && kill(-model, SIGKILL) != 0) kill(model, SIGKILL);
+    _exit(0);
+}
+
+/// Starts the watchdog for `model` as a grandchild, so launchd adopts it and we never reap it.
+static void start_watchdog(pid_t guardian, pid_t model) {
+    pid_t middle = fork();
+    if (middle == 0) {
+        if (fork() == 0) watch(guardian, model);
+        _exit(0);
+    }
+    if (middle > 0) {
+        while (waitpid(middle, NULL, 0) < 0 && errno == EINTR) {}
+    }
+}
+#endif
+
 pid_t dagi_spawn(const char *path, char *const argv[], char *const envp[], int output_fd, int die_with_parent) {
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -29,6 +72,9 @@ pid_t dagi_spawn(const char *path, char *const argv[], char *const envp[], int o
         // Also from this side, so the group exists before anyone signals it (fails harmlessly
         // once the child has exec'd, by when it has done it itself).
         setpgid(pid, pid);
+#ifdef __APPLE__
+        if (die_with_parent) start_watchdog(parent, pid);
+#endif
         return pid;
     }
     if (pid < 0) return pid;
@@ -42,7 +88,6 @@ pid_t dagi_spawn(const char *path, char *const argv[], char *const envp[], int o
     }
 #else
     (void)parent;
-    (void)die_with_parent;
 #endif
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);

@@ -9,9 +9,12 @@
 /// stdout and stderr on `output_fd`. Every other descriptor is closed and every signal
 /// disposition reset, so the child inherits neither our sockets nor our ignored SIGTERM.
 ///
-/// With `die_with_parent` (Linux), the kernel sends the child SIGTERM if the calling thread's
-/// process dies, so no model server outlives a crashed guardian; call it from a thread that
-/// lives as long as the process.
+/// With `die_with_parent` the child does not outlive the calling process, even on SIGKILL:
+/// - Linux: the kernel sends it SIGTERM when the calling *thread* dies (`PR_SET_PDEATHSIG`), so
+///   call this from a thread that lives as long as the process.
+/// - macOS: a small watchdog process (a grandchild, adopted by launchd) waits on a kqueue for the
+///   caller's exit (`EVFILT_PROC`, `NOTE_EXIT`) and then stops the child's process group: SIGTERM,
+///   and SIGKILL 5 s later. It exits when the child does.
 ///
 /// Returns the pid, or -1 with errno set.
 pid_t dagi_spawn(const char *path, char *const argv[], char *const envp[], int output_fd, int die_with_parent);
