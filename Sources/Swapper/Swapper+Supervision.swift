@@ -77,11 +77,15 @@ extension Swapper {
                 "model": "\(name)", "pid": "\(process.pid)", "port": "\(process.port)", "seconds": "\(String(format: "%.2f", took.inSeconds))",
             ])
             let sequence = record(runtime, .loaded)
-            confirmCommand(of: process)
-            let recorder = self.recorder
-            // Opened once its row says loaded: a peer never sees a model serving as not loaded.
+            let recorder = self.recorder, ledger = self.ledger, pid = process.pid
+            // Opened once its row says loaded (a peer never sees a model serving as not loaded)
+            // and the ledger holds the command line it runs now (a wrapper script that `exec`s
+            // the server shows the server's), read off the event loops.
             Task {
                 await recorder.written(through: sequence)
+                await DedicatedThread.blockingIO.run {
+                    if let running = ProcessInspector.commandLine(of: pid) { ledger.confirm(pid: pid, running: running) }
+                }
                 self.open(name, generation: generation)
             }
         case .timedOut:
@@ -184,14 +188,5 @@ extension Swapper {
         runtime.failures += 1
         runtime.failure = (runtime.failures, error)
         runtime.notify()
-    }
-
-    /// Records in the ledger the command line the ready process shows (a script that `exec`s the
-    /// server shows the server's by now), read off the event loops.
-    private func confirmCommand(of process: ModelProcess) {
-        let ledger = self.ledger, pid = process.pid
-        DedicatedThread.blockingIO.post {
-            if let running = ProcessInspector.commandLine(of: pid) { ledger.confirm(pid: pid, running: running) }
-        }
     }
 }

@@ -75,8 +75,9 @@ final class ProcessLedger: Sendable {
 
     /// The entries a previous run left in the file (malformed or oversized files read as empty).
     func previousEntries() -> [Entry] {
-        guard let data = FileManager.default.contents(atPath: path), data.count <= Self.maxFileBytes,
-              let file = try? JSONDecoder().decode(File.self, from: data)
+        // Read with a bound: never more than one byte past the limit, whatever the file's size.
+        guard let bytes = ProcessInspector.readBytes(path, limit: Self.maxFileBytes + 1), bytes.count <= Self.maxFileBytes,
+              let file = try? JSONDecoder().decode(File.self, from: Data(bytes))
         else { return [] }
         return Array(file.processes.filter { $0.pid > 1 }.prefix(Self.maxEntries))
     }
