@@ -51,31 +51,32 @@ enum OrphanReaper {
     static func reapNow(_ entries: [ProcessLedger.Entry], grace: Duration) -> Outcome {
         var outcome = Outcome()
         let boot = ProcessInspector.bootID()
-        func stillOurs(_ entry: ProcessLedger.Entry) -> Bool {
-            ProcessInspector.isAlive(entry.pid)
-                && mismatch(
-                    entry, boot: boot, startTime: ProcessInspector.startTime(of: entry.pid),
-                    commandLine: ProcessInspector.commandLine(of: entry.pid)
-                ) == nil
+        func identityMismatch(_ entry: ProcessLedger.Entry) -> String? {
+            guard ProcessInspector.isAlive(entry.pid) else { return "no longer running" }
+            return mismatch(
+                entry, boot: boot, startTime: ProcessInspector.startTime(of: entry.pid), commandLine: ProcessInspector.commandLine(of: entry.pid)
+            )
+        }
+        // The recorded process still exists (not yet exited): same pid, same start time. Its
+        // command line may already read empty while it exits, so waiting does not check it.
+        func present(_ entry: ProcessLedger.Entry) -> Bool {
+            ProcessInspector.isAlive(entry.pid) && ProcessInspector.startTime(of: entry.pid) == entry.startTime
         }
         var targets: [ProcessLedger.Entry] = []
         for entry in entries {
-            let reason = ProcessInspector.isAlive(entry.pid)
-                ? mismatch(entry, boot: boot, startTime: ProcessInspector.startTime(of: entry.pid), commandLine: ProcessInspector.commandLine(of: entry.pid))
-                : "no longer running"
-            if let reason { outcome.skipped.append((entry, reason)) } else { targets.append(entry) }
+            if let reason = identityMismatch(entry) { outcome.skipped.append((entry, reason)) } else { targets.append(entry) }
         }
         guard !targets.isEmpty else { return outcome }
         for entry in targets { signalGroup(entry.pid, SIGTERM) }
         let deadline = ContinuousClock.now + grace
-        while ContinuousClock.now < deadline, targets.contains(where: stillOurs) {
+        while ContinuousClock.now < deadline, targets.contains(where: present) {
             usleep(50_000) // on the dedicated thread: nothing else waits on it
         }
-        for entry in targets where stillOurs(entry) { signalGroup(entry.pid, SIGKILL) }
+        for entry in targets where identityMismatch(entry) == nil { signalGroup(entry.pid, SIGKILL) }
         let killDeadline = ContinuousClock.now + .seconds(5)
-        while ContinuousClock.now < killDeadline, targets.contains(where: stillOurs) { usleep(50_000) }
+        while ContinuousClock.now < killDeadline, targets.contains(where: present) { usleep(50_000) }
         for entry in targets {
-            if stillOurs(entry) { outcome.survivors.append(entry) } else { outcome.stopped.append(entry) }
+            if present(entry) { outcome.survivors.append(entry) } else { outcome.stopped.append(entry) }
         }
         return outcome
     }
