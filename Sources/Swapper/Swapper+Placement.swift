@@ -59,7 +59,7 @@ extension Swapper {
             let load = gate.load(runtime.name)
             return PlacementPlanner.Model(
                 name: runtime.name, resident: !runtime.isAvailable, busy: load.inflight > 0 || runtime.waiting > 0,
-                lastUsed: load.lastUsed, chargedBytes: runtime.chargedBytes
+                lastUsed: load.lastUsed, chargedBytes: runtime.chargedBytes, leaving: runtime.turn != nil
             )
         }
     }

@@ -179,10 +179,10 @@ public actor Swapper {
         var stopped: [(ModelRuntime, generation: Int)] = []
         for runtime in runtimes.values {
             runtime.notify()
-            if runtime.isResident {
-                stop(runtime, reason: "shutdown")
-                stopped.append((runtime, runtime.generation))
-            }
+            guard !runtime.isAvailable else { continue }
+            // A model already stopping (evicted, unloaded) is waited for too: nothing outlives us.
+            stop(runtime, reason: "shutdown")
+            stopped.append((runtime, runtime.generation))
         }
         await waitUntilGone(stopped)
         await recorder.flush()

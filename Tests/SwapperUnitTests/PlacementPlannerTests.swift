@@ -40,6 +40,16 @@ import Testing
         #expect(tighter.plan(for: "new", among: models) == .evict(["idle-old", "idle-recent", "busy-old"]))
     }
 
+    @Test func aModelAlreadyLeavingStaysTheVictim() {
+        let planner = PlacementPlanner(exclusiveGroups: [], persistent: [], budget: 250 * Self.mib)
+        // "serving" is ending its turn and was just used by its run; "idle-old" is idle and older.
+        var serving = Self.model("serving", busy: true, usedAt: 9)
+        serving.leaving = true
+        let models = [Self.model("new", resident: false), serving, Self.model("idle-old", usedAt: 1)]
+        // Planned again mid-turn, the plan keeps its victim instead of restarting with another.
+        #expect(planner.plan(for: "new", among: models) == .evict(["serving"]))
+    }
+
     @Test func modelsAreChargedTheirMeasuredSizeWhenLarger() {
         let planner = PlacementPlanner(exclusiveGroups: [], persistent: [], budget: 500 * Self.mib)
         // Estimated at 100 MiB, but measured at 450 MiB: charged 450, so a 100 MiB newcomer does not fit.

@@ -5,7 +5,8 @@ import MeshCore
 /// 1. The other loaded (or loading) members of its exclusive groups — always, persistent or not:
 ///    an exclusive group is an explicit "one at a time".
 /// 2. Then, while the memory budget would be exceeded: idle models before busy ones, least
-///    recently used first, never a member of a persistent group. Each model is charged the larger
+///    recently used first (models already leaving before all), never a member of a persistent
+///    group. Each model is charged the larger
 ///    of its configured estimate and its measured size, so a model bigger than its estimate
 ///    cannot overcommit the machine.
 ///
@@ -23,6 +24,9 @@ struct PlacementPlanner: Sendable {
         var lastUsed: ContinuousClock.Instant
         /// Bytes charged against the budget: max(estimate, last measured size).
         var chargedBytes: Int64
+        /// Its turn is already ending for this placement: it goes first, so a plan made again
+        /// while victims serve their runs keeps the same victims instead of restarting a turn.
+        var leaving = false
     }
 
     enum Decision: Equatable {
@@ -63,8 +67,10 @@ struct PlacementPlanner: Sendable {
         let needed = models.first { $0.name == newcomer }?.chargedBytes ?? 0
         var others = models.filter { $0.resident && $0.name != newcomer && !victims.contains($0.name) }
         var total = others.reduce(needed) { $0.saturatingAdd($1.chargedBytes) }
-        // Idle first, then least recently used; the name breaks ties so the plan is stable.
+        // Already leaving first, then idle, then least recently used; the name breaks ties so
+        // the plan is stable.
         others.sort { a, b in
+            if a.leaving != b.leaving { return a.leaving }
             if a.busy != b.busy { return !a.busy }
             if a.lastUsed != b.lastUsed { return a.lastUsed < b.lastUsed }
             return a.name < b.name
