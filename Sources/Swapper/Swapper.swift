@@ -161,7 +161,7 @@ public actor Swapper {
             targets = Array(runtimes.values)
         }
         var stopped: [(ModelRuntime, generation: Int)] = []
-        for runtime in targets where runtime.isResident {
+        for runtime in targets where runtime.isLoadedOrLoading {
             stop(runtime, reason: "unloaded")
             stopped.append((runtime, runtime.generation))
         }

@@ -64,8 +64,9 @@ final class ModelRuntime {
         }
     }
 
-    /// Holds (or is about to hold) memory and a place in its exclusive groups.
-    var isResident: Bool {
+    /// Loaded or loading: what `unload` stops. (Placement counts a stopping model too: it holds
+    /// its memory and its place in its groups until its process is gone.)
+    var isLoadedOrLoading: Bool {
         switch phase {
         case .launching, .starting, .ready: return true
         case .available, .stopping: return false

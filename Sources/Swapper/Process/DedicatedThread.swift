@@ -51,12 +51,4 @@ final class DedicatedThread: @unchecked Sendable {
             condition.unlock()
         }
     }
-
-    /// Runs `body` on this thread without waiting for it.
-    func post(_ body: @escaping @Sendable () -> Void) {
-        condition.lock()
-        jobs.append(body)
-        condition.signal()
-        condition.unlock()
-    }
 }
