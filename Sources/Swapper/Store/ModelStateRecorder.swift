@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import MeshStore
 import Synchronization
@@ -15,7 +16,7 @@ final class ModelStateRecorder: Sendable {
         var nextSequence: UInt64 = 0
         var writtenThrough: UInt64 = 0
         var writing = false
-        var waiters: [(sequence: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
+        var waiters: [UUID: (sequence: UInt64, continuation: CheckedContinuation<Void, Never>)] = [:]
     }
 
     private let store: MeshStore
@@ -40,21 +41,30 @@ final class ModelStateRecorder: Sendable {
         return sequence
     }
 
-    /// Returns once the row with `sequence` (and every earlier one) is committed or failed.
-    func written(through sequence: UInt64) async {
+    /// Returns once the row with `sequence` (and every earlier one) is committed or failed, or
+    /// after `timeout` (a store that hangs must not hang a model's start or the shutdown).
+    func written(through sequence: UInt64, timeout: Duration = .seconds(30)) async {
+        let id = UUID()
+        let deadline = ContinuousClock.now + timeout
+        let timer = Task { [self] in
+            try? await Task.sleep(until: deadline)
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.continuation.resume()
+        }
+        defer { timer.cancel() }
         await withCheckedContinuation { continuation in
+            // Registered under the lock the timer takes: a timer that fired first is seen here.
             let done = state.withLock { state in
-                if state.writtenThrough >= sequence { return true }
-                state.waiters.append((sequence, continuation))
+                if state.writtenThrough >= sequence || ContinuousClock.now >= deadline { return true }
+                state.waiters[id] = (sequence, continuation)
                 return false
             }
             if done { continuation.resume() }
         }
     }
 
-    /// Returns once everything queued so far is committed.
-    func flush() async {
-        await written(through: state.withLock { $0.nextSequence })
+    /// Returns once everything queued so far is committed (or after `timeout`).
+    func flush(timeout: Duration = .seconds(30)) async {
+        await written(through: state.withLock { $0.nextSequence }, timeout: timeout)
     }
 
     private func drain() async {
@@ -77,9 +87,9 @@ final class ModelStateRecorder: Sendable {
             let ready = state.withLock { state in
                 state.writtenThrough = max(state.writtenThrough, highest)
                 let through = state.writtenThrough
-                let ready = state.waiters.filter { $0.sequence <= through }
-                state.waiters.removeAll { $0.sequence <= through }
-                return ready
+                let ready = state.waiters.filter { $0.value.sequence <= through }
+                for id in ready.keys { state.waiters.removeValue(forKey: id) }
+                return ready.values
             }
             ready.forEach { $0.continuation.resume() }
         }
