@@ -24,7 +24,9 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let launcher = Self.launcher(directory)
         let exitStatus = Mutex<Int32?>(nil)
-        let launched = try await launcher.launch(Self.model("sh -c 'env; read line; exit 3' ${PORT}"), used: []) { status in
+        let gate = directory + "/exit-now"
+        let script = "sh -c 'env; while [ ! -e \(gate) ]; do sleep 0.01; done; exit 3' ${PORT}"
+        let launched = try await launcher.launch(Self.model(script), used: []) { status in
             exitStatus.withLock { $0 = status }
         }
         // Running: in the ledger, with the start time the system reports.
@@ -34,7 +36,7 @@ import Testing
         #expect(recorded.first?.command.first == "/bin/sh" || recorded.first?.command.first == "/usr/bin/sh")
         #expect(launcher.ports.contains(launched.port))
         #expect(launched.baseURL == "http://127.0.0.1:\(launched.port)")
-        // stdin is /dev/null, so `read` ends at once and the script exits 3.
+        FileManager.default.createFile(atPath: gate, contents: nil)
         let status = try #require(await launched.child.waitForExit(until: .now + .seconds(10)))
         #expect(ChildProcess.describe(status) == "exited with status 3")
         let output = launched.child.output.tail().joined(separator: "\n")

@@ -83,11 +83,17 @@ import Testing
         #expect(ProcessInspector.isAlive(stranger.processIdentifier))
     }
 
+    /// A `sleep 300`, returned once it has exec'd (mid-exec its command line reads empty).
     static func sleeper() throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sleep")
         process.arguments = ["300"]
         try process.run()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ProcessInspector.commandLine(of: process.processIdentifier) != ["/bin/sleep", "300"] {
+            guard ContinuousClock.now < deadline else { throw ProcessLauncherTests.PollTimeout(what: "sleep to start") }
+            usleep(1000)
+        }
         return process
     }
     #endif

@@ -47,6 +47,8 @@ final class ChildProcess: Sendable {
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0, errno == EINTR {}
             let instant = ContinuousClock.now
+            // Its last lines may still be in the pipe: let the reader take them first.
+            output.waitUntilFinished(before: Date(timeIntervalSinceNow: 1))
             let waiters = exit.withLock { state in
                 state.status = status
                 state.instant = instant

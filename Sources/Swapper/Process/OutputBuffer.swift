@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// The last lines a process printed (stdout and stderr together), bounded in lines and in
@@ -7,9 +8,13 @@ final class OutputBuffer: Sendable {
         var lines: [String] = []
         var partial: [UInt8] = []
         var dropped = 0
+        /// The pipe reached end of file: every byte the process wrote is here.
+        var finished = false
     }
 
     private let state = Mutex(State())
+    /// Signals `finished`; waited on only by a process's own wait thread.
+    private let finishedSignal = NSCondition()
     let capacity: Int
     static let maxLineBytes = 4096
 
@@ -28,7 +33,26 @@ final class OutputBuffer: Sendable {
         }
     }
 
-    func finish() { state.withLock { if !$0.partial.isEmpty { push(&$0) } } }
+    func finish() {
+        state.withLock { state in
+            if !state.partial.isEmpty { push(&state) }
+            state.finished = true
+        }
+        finishedSignal.lock()
+        finishedSignal.broadcast()
+        finishedSignal.unlock()
+    }
+
+    /// Blocks until the output is finished or `deadline`: a process's exit is reported with its
+    /// last words, not before the reader got them. A helper that keeps the pipe open holds this
+    /// up to the deadline only. Blocking: call it from a dedicated thread.
+    func waitUntilFinished(before deadline: Date) {
+        finishedSignal.lock()
+        defer { finishedSignal.unlock() }
+        while !state.withLock({ $0.finished }) {
+            guard finishedSignal.wait(until: deadline) else { return }
+        }
+    }
 
     private func push(_ state: inout State) {
         state.lines.append(String(decoding: state.partial, as: UTF8.self))
