@@ -108,7 +108,9 @@ public enum Guardian {
         }
         // Without a swapper section the Swapper has no models, but its controls still serve
         // the node's Ollama models (load, unload).
-        let swapper = Swapper(config: config.swapper ?? SwapperConfig(), store: store, http: http, registry: registry, logger: logger)
+        let swapper = Swapper(
+            config: config.swapper ?? SwapperConfig(), store: store, http: http, dataDirectory: dataDirectory, registry: registry, logger: logger
+        )
         try await swapper.register()
         // Stopped after the server, so in-flight requests finish before their models go.
         services.append(SwapperService(swapper: swapper))

@@ -25,4 +25,13 @@ final class SwapperMetrics: Sendable {
         registry.counter("swapper_stops", help: "Model processes stopped, by reason", labels: [("model", model), ("reason", reason)]).increment()
         registry.gauge("swapper_loaded", help: "1 when the model's process is loaded", labels: [("model", model)]).set(0.0)
     }
+
+    /// `model` is being stopped to make room for `newcomer`.
+    func swapped(_ model: String, for newcomer: String) {
+        registry.counter("swapper_swaps", help: "Models stopped to make room for another", labels: [("model", model), ("for", newcomer)]).increment()
+    }
+
+    func queueFull(_ model: String) {
+        registry.counter("swapper_queue_full", help: "Requests refused because the model's queue was full", labels: [("model", model)]).increment()
+    }
 }

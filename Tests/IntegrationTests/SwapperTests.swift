@@ -61,21 +61,34 @@ import Testing
         }
     }
 
+    /// `GET /swapper/running` in full: models, swaps, and the last processes' lifetimes.
+    static func report(_ guardian: GuardianProcess) async throws -> JSONValue {
+        try await HTTP.get(guardian.baseURL + "/swapper/running").json()
+    }
+
+    /// Pairs of processes of `models` that were alive at the same moment, from the lifetimes the
+    /// Swapper records: each run's start is taken just before its fork and its end just after
+    /// its exit was reaped, so the real lifetime lies inside. Empty: never two alive at once —
+    /// proven for every instant, not sampled.
+    static func overlappingRuns(_ report: JSONValue, among models: Set<String>) -> [String] {
+        let runs = (report["history"]?.arrayValue ?? []).filter { models.contains($0["model"]?.stringValue ?? "") }
+        var overlaps: [String] = []
+        for (i, a) in runs.enumerated() {
+            for b in runs[(i + 1)...] {
+                let aStart = a["started_ns"]?.intValue ?? 0, aEnd = a["exited_ns"]?.intValue ?? .max
+                let bStart = b["started_ns"]?.intValue ?? 0, bEnd = b["exited_ns"]?.intValue ?? .max
+                if aStart < bEnd && bStart < aEnd { overlaps.append("\(a) overlaps \(b)") }
+            }
+        }
+        return overlaps
+    }
+
     /// Exclusive group: each swap unloads the other, and never two servers at once.
     @Test func exclusiveGroupSwapsOneAtATime() async throws {
         let root = TemporaryDirectory()
         let node = try Self.guardian(root, try RealModels.swapperSection(exclusive: true))
         try await withGuardians([node]) {
             try await node.start()
-            let guardianPID = node.pid
-            let maxAlive = Locked(0)
-            let sampler = Task {
-                while !Task.isCancelled {
-                    let alive = ProcessTable.llamaServers(childrenOf: guardianPID).count
-                    maxAlive.withLock { $0 = max($0, alive) }
-                    try? await Task.sleep(for: .milliseconds(10))
-                }
-            }
             for model in ["smollm2", "gemma", "smollm2", "gemma"] {
                 let reply = try await Self.chat(node, model)
                 #expect(reply.status == 200, "\(reply.text)")
@@ -84,8 +97,10 @@ import Testing
                 #expect(running[model]?["state"] == "loaded")
                 #expect(running[other]?["state"] == "available")
             }
-            sampler.cancel()
-            #expect(maxAlive.value == 1, "at most one llama-server alive at any moment")
+            let report = try await Self.report(node)
+            #expect(report["history"]?.arrayValue?.count == 4, "four runs: \(report)")
+            #expect(Self.overlappingRuns(report, among: ["smollm2", "gemma"]) == [], "at most one llama-server alive at any moment")
+            #expect(report["swaps"] == 3)
             let running = try await Self.running(node)
             #expect(running["smollm2"]?["starts"] == 2)
             #expect(running["gemma"]?["starts"] == 2)

@@ -2,57 +2,32 @@ import CSpawn
 import Foundation
 import Synchronization
 
-/// A model server process: started in its own process group, its output captured, its exit
-/// noticed the moment it happens.
+/// A running model server process: the leader of its own process group, its output captured,
+/// its exit noticed the moment it happens (by a thread of its own blocked in `waitpid`, never an
+/// event loop). ``ProcessLauncher`` creates it.
 final class ChildProcess: Sendable {
     let pid: pid_t
     let output: OutputBuffer
-    private let exitStatus = Mutex<Int32?>(nil)
-    private let exitWaiters = Mutex<[CheckedContinuation<Int32, Never>]>([])
 
-    struct SpawnError: Error, CustomStringConvertible {
-        let description: String
+    private struct ExitState {
+        var status: Int32?
+        /// Taken just after `waitpid` returned: the process was gone by then.
+        var instant: ContinuousClock.Instant?
+        var waiters: [UUID: CheckedContinuation<Int32?, Never>] = [:]
     }
 
-    private init(pid: pid_t, output: OutputBuffer) {
+    private let exit = Mutex(ExitState())
+
+    init(pid: pid_t, output: OutputBuffer) {
         self.pid = pid
         self.output = output
     }
 
-    /// Starts `arguments[0]` (looked up in `PATH` unless it contains a slash) and calls `onExit`
-    /// with the wait status when it ends.
-    static func spawn(
-        arguments: [String], environment: [String: String], logLines: Int, onExit: @escaping @Sendable (Int32) -> Void
-    ) async throws -> ChildProcess {
-        guard let program = arguments.first else { throw SpawnError(description: "empty command") }
-        guard let path = resolve(program, path: environment["PATH"] ?? "/usr/bin:/bin") else {
-            throw SpawnError(description: "command not found: \(program)")
-        }
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw SpawnError(description: "pipe() failed: \(String(cString: strerror(errno)))") }
-        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
-        let (readEnd, writeEnd) = (fds[0], fds[1])
-        let env = environment.map { "\($0.key)=\($0.value)" }
-        let pid = await SpawnThread.shared.run { () -> pid_t in
-            withCStrings([path] + Array(arguments.dropFirst())) { argv in
-                withCStrings(env) { envp in dagi_spawn(path, argv, envp, writeEnd, 1) }
-            }
-        }
-        close(writeEnd)
-        guard pid > 0 else {
-            close(readEnd)
-            throw SpawnError(description: "fork failed: \(String(cString: strerror(errno)))")
-        }
-        let child = ChildProcess(pid: pid, output: OutputBuffer(capacity: logLines))
-        child.startReading(readEnd)
-        child.startWaiting(onExit: onExit)
-        return child
-    }
-
-    private func startReading(_ fd: Int32) {
+    /// Starts reading the process's output from `fd` and waiting for its exit; `onExit` gets the
+    /// wait status, on the waiting thread.
+    func start(readingFrom fd: Int32, onExit: @escaping @Sendable (Int32) -> Void) {
         let output = self.output
-        let thread = Thread {
+        let reader = Thread {
             var buffer = [UInt8](repeating: 0, count: 16 << 10)
             while true {
                 let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -65,39 +40,61 @@ final class ChildProcess: Sendable {
             output.finish()
             close(fd)
         }
-        thread.name = "dagi-output-\(pid)"
-        thread.start()
-    }
-
-    private func startWaiting(onExit: @escaping @Sendable (Int32) -> Void) {
+        reader.name = "dagi-output-\(pid)"
+        reader.start()
         let pid = self.pid
-        let thread = Thread { [self] in
+        let waiter = Thread { [self] in
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-            exitStatus.withLock { $0 = status }
-            let waiters = exitWaiters.withLock { waiters in
-                defer { waiters.removeAll() }
-                return waiters
+            let instant = ContinuousClock.now
+            // Its last lines may still be in the pipe: let the reader take them first.
+            output.waitUntilFinished(before: Date(timeIntervalSinceNow: 1))
+            let waiters = exit.withLock { state in
+                state.status = status
+                state.instant = instant
+                defer { state.waiters.removeAll() }
+                return state.waiters
             }
-            waiters.forEach { $0.resume(returning: status) }
+            waiters.values.forEach { $0.resume(returning: status) }
             onExit(status)
         }
-        thread.name = "dagi-wait-\(pid)"
-        thread.start()
+        waiter.name = "dagi-wait-\(pid)"
+        waiter.start()
     }
 
-    var hasExited: Bool { exitStatus.withLock { $0 != nil } }
+    var hasExited: Bool { exit.withLock { $0.status != nil } }
 
-    /// Waits for the process to end; returns the wait status.
-    func waitForExit() async -> Int32 {
-        await withCheckedContinuation { continuation in
-            let done: Int32? = exitWaiters.withLock { waiters in
-                if let status = exitStatus.withLock({ $0 }) { return status }
-                waiters.append(continuation)
-                return nil
-            }
-            if let done { continuation.resume(returning: done) }
+    /// When the exit was seen (nil while it runs).
+    var exitInstant: ContinuousClock.Instant? { exit.withLock { $0.instant } }
+
+    /// Waits for the process to end until `deadline`; returns the wait status, or nil at the
+    /// deadline or on cancellation. The wait really ends then: nothing keeps it alive.
+    func waitForExit(until deadline: ContinuousClock.Instant) async -> Int32? {
+        let id = UUID()
+        let timer = Task { [self] in
+            try? await Task.sleep(until: deadline)
+            resumeWaiter(id)
         }
+        defer { timer.cancel() }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                // Registered under the lock the timer and the cancellation take, so a wake that
+                // came first is seen here.
+                let done: Int32?? = exit.withLock { state in
+                    if let status = state.status { return .some(status) }
+                    if Task.isCancelled || ContinuousClock.now >= deadline { return .some(nil) }
+                    state.waiters[id] = continuation
+                    return .none
+                }
+                if let done { continuation.resume(returning: done) }
+            }
+        } onCancel: {
+            resumeWaiter(id)
+        }
+    }
+
+    private func resumeWaiter(_ id: UUID) {
+        exit.withLock { $0.waiters.removeValue(forKey: id) }?.resume(returning: nil)
     }
 
     /// Sends `signal` to the whole process group, so helpers the server started go too.
@@ -106,35 +103,17 @@ final class ChildProcess: Sendable {
         if kill(-pid, signal) != 0 { kill(pid, signal) }
     }
 
-    /// SIGTERM, then SIGKILL after `grace`; returns once the process has exited.
-    func terminate(grace: Duration) async {
+    /// SIGTERM, then SIGKILL after `grace`; returns whether the process is gone (false only for
+    /// a process stuck in the kernel that not even SIGKILL ended within 5 s).
+    func terminate(grace: Duration) async -> Bool {
         signalGroup(SIGTERM)
-        let exited = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { _ = await self.waitForExit(); return true }
-            group.addTask { try? await Task.sleep(for: grace); return false }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
-        if !exited {
+        if await waitForExit(until: .now + grace) == nil {
             signalGroup(SIGKILL)
-            _ = await waitForExit()
+            guard await waitForExit(until: .now + .seconds(5)) != nil else { return false }
         }
         // Anything left in the group (a helper that ignored SIGTERM) goes too.
         kill(-pid, SIGKILL)
-    }
-
-    /// Resident memory of the process in bytes (Linux; nil elsewhere or when gone).
-    var residentBytes: Int64? {
-        #if os(Linux)
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
-        else { return nil }
-        let kib = line.split(separator: " ").compactMap { Int64($0) }.first
-        return kib.map { $0 * 1024 }
-        #else
-        return nil
-        #endif
+        return true
     }
 
     /// Describes a wait status: "exited with status 3", "killed by signal 9".
@@ -144,6 +123,8 @@ final class ChildProcess: Sendable {
         return "killed by signal \(signal)"
     }
 
+    /// `program` itself when it holds a slash, else the first executable of that name in `path`.
+    /// Reads the file system: call it from a dedicated thread.
     static func resolve(_ program: String, path: String) -> String? {
         if program.contains("/") { return FileManager.default.isExecutableFile(atPath: program) ? program : nil }
         for dir in path.split(separator: ":") {
@@ -152,11 +133,4 @@ final class ChildProcess: Sendable {
         }
         return nil
     }
-}
-
-/// Calls `body` with a NULL-terminated C array of C strings.
-private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
-    let pointers = strings.map { strdup($0) } + [nil]
-    defer { pointers.forEach { free($0) } }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

@@ -31,8 +31,10 @@ enum RealModels {
     }
 
     /// A swapper config section with SmolLM2 and Gemma 3 270M on one thread each.
+    /// - Parameter settings: more keys of the section, each line indented by two spaces
+    ///   (e.g. `"  memory_budget: 600MiB"`).
     static func swapperSection(
-        ttl: String? = nil, exclusive: Bool = false, extraModels: String = "", startPort: Int = 0
+        ttl: String? = nil, exclusive: Bool = false, extraModels: String = "", startPort: Int = 0, settings: String = ""
     ) throws -> String {
         let port = startPort > 0 ? startPort : 20000 + Int.random(in: 0..<20000)
         var yaml = """
@@ -40,6 +42,7 @@ enum RealModels {
               start_port: \(port)
               health_check_timeout: 60s
               stop_timeout: 5s
+            \(settings)
               macros:
                 LLAMA: \(try llamaServer())
               models:

@@ -6,7 +6,8 @@ import MeshCore
 import MeshHTTP
 import NIOCore
 
-/// The Swapper's HTTP surface: an OpenAI-compatible proxy for its models, and its controls.
+/// The Swapper's HTTP surface, for this machine only: its controls here, and an OpenAI-compatible
+/// proxy for its models in `SwapperProxy.swift`.
 ///
 /// - `POST {prefix}/v1/chat/completions`, `/v1/completions`, `/v1/embeddings` (streaming or not),
 ///   `GET {prefix}/v1/models`
@@ -31,22 +32,6 @@ public struct SwapperAPI: Sendable {
         self.upstreamTimeout = TimeAmount(upstreamTimeout)
     }
 
-    /// Mounts the OpenAI-compatible proxy under `prefix` (e.g. "/swapper"). Like the controls,
-    /// it answers this machine only: agents on the network go through the router, which
-    /// authenticates them.
-    public func registerProxy(on router: Router<MeshRequestContext>, prefix: String) {
-        for path in ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"] {
-            router.post(RouterPath(prefix + path)) { request, context in
-                try Self.requireLoopback(context)
-                return try await proxy(request, context, path: path)
-            }
-        }
-        router.get(RouterPath(prefix + "/v1/models")) { _, context in
-            try Self.requireLoopback(context)
-            return await models()
-        }
-    }
-
     static func requireLoopback(_ context: MeshRequestContext) throws {
         guard context.isLoopback else {
             throw APIError(status: .forbidden, code: "forbidden", message: "the swapper answers this machine only; use the router (/v1) with an API key")
@@ -56,7 +41,7 @@ public struct SwapperAPI: Sendable {
     public func registerControls(on router: Router<MeshRequestContext>) {
         router.get("/swapper/running") { _, context in
             try Self.requireLoopback(context)
-            return try JSONResponse.make(RunningDocument(models: await swapper.status()))
+            return try JSONResponse.make(await swapper.report())
         }
         router.post("/swapper/unload") { request, context in
             try Self.requireLoopback(context)
@@ -69,7 +54,7 @@ public struct SwapperAPI: Sendable {
         router.get("/swapper/logs/{model}") { request, context in
             try Self.requireLoopback(context)
             let model = try context.parameters.require("model")
-            let tail = request.uri.queryParameters.get("tail").flatMap(Int.init)
+            let tail = try QueryInteger.read(request.uri.queryParameters.get("tail"), name: "tail", in: 0...100_000)
             guard let lines = await swapper.logs(model, tail: tail) else {
                 throw SwapperError.unknownModel(model, known: await swapper.modelNames).apiError
             }
@@ -78,50 +63,6 @@ public struct SwapperAPI: Sendable {
                 body: .init(byteBuffer: ByteBuffer(string: lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")))
             )
         }
-    }
-
-    // MARK: Proxy
-
-    func proxy(_ request: Request, _ context: MeshRequestContext, path: String) async throws -> Response {
-        var request = request
-        let body: ByteBuffer
-        do { body = try await request.collectBody(upTo: maxBody) } catch { throw APIError.bodyTooLarge(limit: maxBody) }
-        let fields = try RequestFields.read(body)
-        guard let model = fields.model, !model.isEmpty else { throw APIError.missingField("model") }
-        let lease: ModelLease
-        do {
-            lease = try await swapper.acquire(model, timeout: swapper.config.healthCheckTimeout.duration + swapper.config.swapTimeout.duration)
-        } catch let error as SwapperError {
-            throw error.apiError
-        }
-        return try await forward(request, body: body, path: path, lease: lease, context: context)
-    }
-
-    /// Sends a request to a leased model and relays the answer; the lease ends with the relay.
-    public func forward(_ request: Request, body: ByteBuffer, path: String, lease: ModelLease, context: MeshRequestContext) async throws -> Response {
-        let upstream: HTTPRelay.UpstreamResponse
-        do {
-            upstream = try await HTTPRelay.send(
-                client: http, url: lease.baseURL + path, method: request.method, headers: request.headers, body: body,
-                timeout: upstreamTimeout
-            )
-        } catch {
-            await lease.release()
-            throw APIError(status: .badGateway, code: "upstream_error", message: "model \(lease.model) did not answer: \(error)")
-        }
-        return HTTPRelay.response(upstream, extraHeaders: [.init("x-dagi-model")!: lease.model]) { _, _ in await lease.release() }
-    }
-
-    func models() async -> Response {
-        var data: [JSONValue] = []
-        let created = Int64(Date().timeIntervalSince1970)
-        for name in await swapper.modelNames {
-            data.append(["id": .string(name), "object": "model", "created": .int(created), "owned_by": "dagi-swapper"])
-            for alias in swapper.config.models[name]?.aliases ?? [] {
-                data.append(["id": .string(alias), "object": "model", "created": .int(created), "owned_by": "dagi-swapper", "parent": .string(name)])
-            }
-        }
-        return JSONResponse.make(["object": "list", "data": .array(data)])
     }
 
     // MARK: Controls
@@ -158,7 +99,7 @@ public struct SwapperAPI: Sendable {
             return JSONResponse.make(["loaded": .string(model), "source": "ollama"])
         }
         do {
-            let lease = try await swapper.acquire(model, timeout: swapper.config.healthCheckTimeout.duration + swapper.config.swapTimeout.duration)
+            let lease = try await swapper.acquire(model, timeout: swapper.config.longestWait)
             await lease.release()
             return JSONResponse.make(["loaded": .string(lease.model), "source": "swapper"])
         } catch let error as SwapperError {
@@ -182,5 +123,3 @@ public struct SwapperAPI: Sendable {
         try await store.models(nodeID: store.nodeID).contains { $0.source == .ollama && $0.name == model }
     }
 }
-
-struct RunningDocument: Encodable { var models: [ModelStatus] }
