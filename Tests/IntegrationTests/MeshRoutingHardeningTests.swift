@@ -88,6 +88,10 @@ import Testing
             try await Self.awaitModel("smol-b", on: a, ownedBy: "b")
             for model in ["smol", "smol-b"] {
                 #expect(try await RouterTests.chat(a, model).status == 200, "\(model) warms up")
+                // What a short request takes on an idle slot here, now (other tests share the CPU).
+                let idleStart = ContinuousClock.now
+                #expect(try await RouterTests.chat(a, model, tokens: 4).status == 200)
+                let idle = ContinuousClock.now - idleStart
                 for stream in [true, false] {
                     let long = #"{"model":"\#(model)","stream":\#(stream),"max_tokens":3000,"ignore_eos":true,"messages":[{"role":"user","content":"Tell a long story."}]}"#
                     let connection = try RawConnection(port: a.port)
@@ -102,8 +106,9 @@ import Testing
                     let waited = ContinuousClock.now - started
                     #expect(next.status == 200, "\(model) stream=\(stream): \(next.text)")
                     // Without the hang-up reaching llama-server the slot stays busy for the
-                    // whole 3,000 tokens (tens of seconds on one thread).
-                    #expect(waited < .seconds(2), "\(model) stream=\(stream): the next request waited \(waited)")
+                    // whole 3,000 tokens (tens of seconds on one thread). Within 2 s, or a short
+                    // request's own time when the machine is busy with other tests.
+                    #expect(waited < max(.seconds(2), idle * 3), "\(model) stream=\(stream): the next request waited \(waited) (idle: \(idle))")
                 }
             }
         }

@@ -7,7 +7,7 @@ import Testing
 /// that used to hang the whole node (one event loop spinning in the Swapper's actor: 1 of 10
 /// answered, /health half dead, SIGTERM ignored).
 extension SwapperTests {
-    static let agentKey = "sk-contend-test-key-0123456789"
+    static let agentKey = "sk-contend-test-key-0123456789abcdef"
 
     /// A guardian with agent atlas and SmolLM2 + Gemma in one exclusive group, with timeouts
     /// long enough for a slow machine (nothing here measures time).
