@@ -5,12 +5,16 @@ public enum Endpoint: String, Sendable, CaseIterable {
     case chatCompletions, completions, embeddings
     case ollamaChat, ollamaGenerate, ollamaEmbed, ollamaEmbeddings
 
-    /// The endpoint a request line names, if it is an inference endpoint (query ignored).
-    init?(method: HTTPRequest.Method, path: String?) {
+    /// The endpoint a request line names, if it is an inference endpoint (query ignored), and
+    /// whether it is the Swapper's own (`/swapper/v1/...`: this node's model servers only,
+    /// for this machine's operator).
+    static func route(method: HTTPRequest.Method, path: String?) -> (endpoint: Endpoint, swapperDirect: Bool)? {
         guard method == .post, let path else { return nil }
-        let bare = path.utf8.firstIndex(of: UInt8(ascii: "?")).map { path[..<$0] } ?? path[...]
-        guard let endpoint = Self.byPath[bare] else { return nil }
-        self = endpoint
+        var bare = path.utf8.firstIndex(of: UInt8(ascii: "?")).map { path[..<$0] } ?? path[...]
+        let direct = bare.hasPrefix("/swapper/v1/")
+        if direct { bare = bare.dropFirst("/swapper".count) }
+        guard let endpoint = Self.byPath[bare], !direct || !endpoint.isOllama else { return nil }
+        return (endpoint, direct)
     }
 
     private static let byPath = Dictionary(uniqueKeysWithValues: allCases.map { (Substring($0.path), $0) })

@@ -38,22 +38,23 @@ public final class RequestRouter: Sendable {
     private let refusals: RateLimitedLog
 
     public init(
-        config: RouterConfig, serverLimits: ServerLimits, store: MeshStore, catalog: ModelCatalog, local: any LocalModelBackend,
-        verifier: MeshVerifier?, directory: PeerDirectory, meshCA: String?, metricsRegistry: PrometheusCollectorRegistry,
-        ledger: UsageLedger, agentSeen: @escaping @Sendable (String) -> Void, logger: Logger
+        config: RouterConfig, serverLimits: ServerLimits, store: MeshStore, catalog: ModelCatalog, keys: AgentKeys, audience: Audience,
+        local: any LocalModelBackend, verifier: MeshVerifier?, directory: PeerDirectory, meshCA: String?,
+        metricsRegistry: PrometheusCollectorRegistry, ledger: UsageLedger, agentSeen: @escaping @Sendable (String) -> Void, logger: Logger
     ) throws {
         self.config = config
         self.serverLimits = serverLimits
         self.store = store
         self.catalog = catalog
         self.health = HealthTracker(cooldownAfter: config.cooldownAfter, cooldown: config.cooldown.duration)
-        self.keys = AgentKeys(store: store)
+        self.keys = keys
         let clock = store.clock
         self.now = { clock.wallMilliseconds() }
         self.verifier = verifier
         self.directory = directory
         self.admission = Admission(
-            keys: keys, catalog: catalog, verifier: verifier, limiter: RateLimiter(), openLocalhost: config.openLocalhost, now: now
+            keys: keys, catalog: catalog, verifier: verifier, limiter: RateLimiter(), openLocalhost: config.openLocalhost,
+            audience: audience, now: now
         )
         self.metrics = RouterMetrics(registry: metricsRegistry)
         self.ledger = ledger
@@ -98,7 +99,7 @@ public final class RequestRouter: Sendable {
         switch verdict {
         case .admitted(.agent(let agent)): return agent
         case .refused(let error): throw error
-        case .admitted(.hop), .unknownKey: throw Admission.unauthorized("the API key is not valid for any agent of this node")
+        case .admitted(.hop), .admitted(.operator), .unknownKey: throw Admission.unauthorized("the API key is not valid for any agent of this node")
         }
     }
 
@@ -115,6 +116,9 @@ public final class RequestRouter: Sendable {
     func plan(_ request: InferenceRequest) throws -> [RankedCandidate] {
         let caller = request.caller
         do {
+            if case .operator = caller {
+                return try catalog.current.plan(request.requestedModel, agent: nil, localOnly: true, swapperOnly: true, health: health)
+            }
             return try catalog.current.plan(
                 request.requestedModel, agent: caller.isHop ? nil : caller.agent, forced: caller.forcedModel, localOnly: caller.isHop, health: health
             )

@@ -36,8 +36,10 @@ extension ModelCatalog.Snapshot {
     ///   - forced: a physical model chosen by the node that forwarded the request (a hop).
     ///   - localOnly: only this node's models (a hop is never forwarded again).
     /// - Parameter explain: fill in each candidate's `why` (for people; requests skip the cost).
+    ///   - swapperOnly: only this node's Swapper models (the Swapper's own endpoint).
     func plan(
-        _ requested: String, agent: String?, forced: String? = nil, localOnly: Bool = false, health: HealthTracker, explain: Bool = false
+        _ requested: String, agent: String?, forced: String? = nil, localOnly: Bool = false, swapperOnly: Bool = false, health: HealthTracker,
+        explain: Bool = false
     ) throws(PlanError) -> [RankedCandidate] {
         if let agent, let policy = agents[agent], !policy.allowedModels.isEmpty, forced == nil,
            !policy.allowedModels.contains(requested)
@@ -55,7 +57,7 @@ extension ModelCatalog.Snapshot {
                 let row = models[canonical]?.first { $0.nodeID == localNode && $0.source == .swapper }
                 add(Candidate(node: localNode, place: .swapper, model: canonical, source: .swapper, loaded: row?.state == .loaded, baseURL: ""), index)
             }
-            for row in models[name] ?? [] {
+            for row in models[name] ?? [] where !swapperOnly {
                 if row.nodeID == localNode {
                     if row.source == .ollama, let ollamaURL {
                         add(Candidate(node: localNode, place: .ollama, model: row.name, source: .ollama, loaded: row.state == .loaded, baseURL: ollamaURL), index)

@@ -34,16 +34,27 @@ public struct Audience: Sendable {
 
     /// Refuses (403, or 401 for a wrong credential) unless the caller may administer the node.
     public func requireAdmin(_ request: Request, _ context: MeshRequestContext) throws {
-        if context.isLoopback || hasAdminToken(request) { return }
-        throw APIError(
-            status: request.headers[.authorization] == nil ? .forbidden : .unauthorized, code: "admin_required",
+        guard isAdmin(authorization: request.headers[.authorization], loopback: context.isLoopback) else {
+            throw adminRequired(authorization: request.headers[.authorization])
+        }
+    }
+
+    /// Whether a caller may administer the node: this machine, or the admin token.
+    public func isAdmin(authorization: String?, loopback: Bool) -> Bool {
+        loopback || hasAdminToken(authorization)
+    }
+
+    /// The refusal of an administration request (403 without credentials, 401 with wrong ones).
+    public func adminRequired(authorization: String?) -> APIError {
+        APIError(
+            status: authorization == nil ? .forbidden : .unauthorized, code: "admin_required",
             message: "this endpoint answers the node itself, or a caller with the admin token (node.admin_token_env)"
         )
     }
 
     /// Refuses unless the caller may read the node's information.
     public func requireInfo(_ request: Request, _ context: MeshRequestContext) async throws {
-        if publicInfo || context.isLoopback || hasAdminToken(request) { return }
+        if publicInfo || context.isLoopback || hasAdminToken(request.headers[.authorization]) { return }
         if let token = request.headers[.authorization].flatMap(BearerToken.parse), await isAgentKey(token) { return }
         if let verifier, request.headers[HTTPField.Name(MeshSignature.signatureHeader)!] != nil {
             let now = self.now()
@@ -62,8 +73,8 @@ public struct Audience: Sendable {
         )
     }
 
-    private func hasAdminToken(_ request: Request) -> Bool {
-        guard let adminTokenDigest, let token = request.headers[.authorization].flatMap(BearerToken.parse) else { return false }
+    private func hasAdminToken(_ authorization: String?) -> Bool {
+        guard let adminTokenDigest, let token = authorization.flatMap(BearerToken.parse) else { return false }
         // Digests of equal length, compared without an early exit.
         let given = SHA256.hash(data: Array(token.utf8))
         return zip(given, adminTokenDigest).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0

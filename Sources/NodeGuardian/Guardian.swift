@@ -114,7 +114,7 @@ public enum Guardian {
         try await swapper.register()
         // Stopped after the server, so in-flight requests finish before their models go.
         services.append(SwapperService(swapper: swapper))
-        let swapperAPI = SwapperAPI(swapper: swapper, http: http, ollama: ollamaSource, store: store)
+        let swapperAPI = SwapperAPI(swapper: swapper, ollama: ollamaSource, store: store)
 
         if config.router.openLocalhost {
             try await store.write { try $0.putIfChanged(AgentRecord(name: AgentKeys.localAgent, tier: "local")) }
@@ -128,8 +128,14 @@ public enum Guardian {
         let catalog = ModelCatalog(
             store: store, aliases: config.router.aliases, swapperNames: swapperNames, ollamaURL: ollamaSource?.client.baseURL.base
         )
+        // The agents' keys and who may do what are shared by the router and the node's own API.
+        let keys = AgentKeys(store: store)
+        let audience = Audience(
+            adminToken: try Secrets.token(config.node.adminTokenEnv, purpose: "node.admin_token_env"), publicInfo: config.node.publicInfo,
+            verifier: verifier, now: { store.clock.wallMilliseconds() }, isAgentKey: { keys.agent(forKey: $0) != nil }
+        )
         let requestRouter = try RequestRouter(
-            config: config.router, serverLimits: config.node.serverLimits, store: store, catalog: catalog,
+            config: config.router, serverLimits: config.node.serverLimits, store: store, catalog: catalog, keys: keys, audience: audience,
             local: SwapperBackend(swapper: swapper), verifier: verifier, directory: PeerDirectory(http: meshHTTP),
             meshCA: config.mesh.ca, metricsRegistry: registry, ledger: ledger, agentSeen: { presence.mark($0) }, logger: logger
         )
@@ -139,15 +145,10 @@ public enum Guardian {
 
         let router = Router(context: MeshRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
-        let audience = Audience(
-            adminToken: try Secrets.token(config.node.adminTokenEnv, purpose: "node.admin_token_env"), publicInfo: config.node.publicInfo,
-            verifier: verifier, now: { store.clock.wallMilliseconds() }, isAgentKey: { [keys = requestRouter.keys] in keys.agent(forKey: $0) != nil }
-        )
-        GuardianAPI(store: store, presence: presence, registry: registry, audience: audience, keys: requestRouter.keys, boot: verifier?.boot)
+        GuardianAPI(store: store, presence: presence, registry: registry, audience: audience, keys: keys, boot: verifier?.boot)
             .register(on: router)
         sync.register(on: router)
-        swapperAPI.registerControls(on: router)
-        swapperAPI.registerProxy(on: router, prefix: "/swapper")
+        swapperAPI.register(on: router, audience: audience)
         RouterAPI(router: requestRouter, audience: audience).register(on: router)
         let listen = config.node.listen
         // HTTP/1 with the router's handler for inference requests in each connection's pipeline.

@@ -16,6 +16,8 @@ struct SwapperPlace: Backend {
         let lease: LocalLease
         do {
             lease = try await local.acquire(candidate.model, timeout: timeout)
+        } catch let error as APIError {
+            throw AttemptFailure(error.message, answer: error)
         } catch {
             throw AttemptFailure("\(error)")
         }

@@ -19,12 +19,14 @@ struct Admission: Sendable {
     let verifier: MeshVerifier?
     let limiter: RateLimiter
     let openLocalhost: Bool
+    let audience: Audience
     let now: @Sendable () -> Int64
 
     /// A caller known from the headers, its body still to be read.
     enum Pending: Sendable {
         case agent(String)
         case hop(MeshVerifier.PendingRequest, agent: String, model: String)
+        case `operator`
     }
 
     enum HeadVerdict {
@@ -34,7 +36,11 @@ struct Admission: Sendable {
         case refused(APIError)
     }
 
-    func head(_ head: HTTPRequest, loopback: Bool, keysReloaded: Bool) -> HeadVerdict {
+    func head(_ head: HTTPRequest, loopback: Bool, keysReloaded: Bool, swapperDirect: Bool = false) -> HeadVerdict {
+        if swapperDirect {
+            let authorization = head.headerFields[.authorization]
+            return audience.isAdmin(authorization: authorization, loopback: loopback) ? .admitted(.operator) : .refused(audience.adminRequired(authorization: authorization))
+        }
         if head.headerFields[.dagiHop] != nil { return hop(head) }
         switch keys.lookup(head.headerFields[.authorization]) {
         case .agent(let agent):
@@ -87,6 +93,8 @@ struct Admission: Sendable {
         switch pending {
         case .agent(let agent):
             caller = .agent(agent)
+        case .operator:
+            caller = .operator
         case .hop(let signature, let agent, let model):
             guard let verifier else { throw APIError(status: .forbidden, code: "hop_refused", message: "no mesh secret") }
             do {

@@ -34,6 +34,8 @@ final class Exchange: UpstreamReceiver {
     private var plan: [RankedCandidate]
     private var next = 0
     private var failures: [(Candidate, String)] = []
+    /// The explanation of the only failure so far, when its place gave one.
+    private var onlyAnswer: APIError?
     private var phase = Phase.preparing
     private var candidate: Candidate?
     private var call: UpstreamCall?
@@ -81,7 +83,7 @@ final class Exchange: UpstreamReceiver {
                 }
                 return
             } catch let failure as AttemptFailure {
-                recordFailure(failure.reason)
+                recordFailure(failure.reason, answer: failure.answer)
             } catch {
                 // The request itself is at fault (it cannot be translated): no candidate helps.
                 router.health.end(candidate.key)
@@ -89,6 +91,9 @@ final class Exchange: UpstreamReceiver {
                 return
             }
         }
+        // A single candidate that explained itself (the Swapper's queue is full, there is no
+        // room): its own answer. Several: every one's reason.
+        if failures.count == 1, let onlyAnswer { return finishWithError(onlyAnswer) }
         finishWithError(RequestRouter.exhausted(request.requestedModel, failures: failures, timedOut: ContinuousClock.now >= deadline))
     }
 
@@ -115,7 +120,7 @@ final class Exchange: UpstreamReceiver {
                 }
                 switch result {
                 case .success(let call): exchange.send(call)
-                case .failure(let failure as AttemptFailure): exchange.attemptFailed(failure.reason)
+                case .failure(let failure as AttemptFailure): exchange.attemptFailed(failure.reason, answer: failure.answer)
                 case .failure(let error):
                     exchange.router.health.end(candidate.key)
                     exchange.finishWithError(error)
@@ -154,16 +159,16 @@ final class Exchange: UpstreamReceiver {
     }
 
     /// The current attempt failed before any byte reached the client: the next candidate.
-    private func attemptFailed(_ reason: String) {
+    private func attemptFailed(_ reason: String, answer: APIError? = nil) {
         switch phase {
         case .preparing, .connecting, .awaitingHead, .readingError: break
         case .relaying, .done: return
         }
-        recordFailure(reason)
+        recordFailure(reason, answer: answer)
         tryNext()
     }
 
-    private func recordFailure(_ reason: String) {
+    private func recordFailure(_ reason: String, answer: APIError? = nil) {
         timer?.cancel()
         detachUpstream(recycle: false)
         call?.release?()
@@ -171,6 +176,7 @@ final class Exchange: UpstreamReceiver {
         phase = .preparing
         guard let candidate else { return }
         failures.append((candidate, reason))
+        onlyAnswer = failures.count == 1 ? answer : nil
         if router.health.failed(candidate.key, reason: reason) { router.metrics.cooldowns.increment() }
         router.health.end(candidate.key)
         router.logger.warning("candidate failed", metadata: [

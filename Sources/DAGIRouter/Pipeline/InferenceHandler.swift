@@ -27,6 +27,8 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private struct Incoming {
         let head: HTTPRequest
         let endpoint: Endpoint
+        /// The Swapper's own endpoint (`/swapper/v1/...`), for the operator.
+        let swapperDirect: Bool
         var caller: Admission.Pending?
         var body: ByteBuffer
         let requestID: String
@@ -138,8 +140,8 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case (.head(let head), .nothing):
             idleTimer?.cancel()
             armRequestTimer(context)
-            if let endpoint = Endpoint(method: head.method, path: head.path) {
-                begin(head, endpoint, context: context)
+            if let route = Endpoint.route(method: head.method, path: head.path) {
+                begin(head, route.endpoint, swapperDirect: route.swapperDirect, context: context)
             } else {
                 receiving = .forHummingbird
                 answering = .hummingbird
@@ -173,12 +175,16 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// An inference request's head: admitted, refused, or its key looked up first.
-    private func begin(_ head: HTTPRequest, _ endpoint: Endpoint, context: ChannelHandlerContext) {
+    private func begin(_ head: HTTPRequest, _ endpoint: Endpoint, swapperDirect: Bool, context: ChannelHandlerContext) {
         let requestID = head.headerFields[.requestID].flatMap { RequestIDMiddleware.isAcceptable($0) ? $0 : nil }
             ?? RequestIDMiddleware.generate()
         answering = .ours(nil)
-        var incoming = Incoming(head: head, endpoint: endpoint, caller: nil, body: context.channel.allocator.buffer(capacity: 0), requestID: requestID, started: .now)
-        switch router.admission.head(head, loopback: context.channel.remoteAddress?.isLoopback ?? false, keysReloaded: false) {
+        var incoming = Incoming(
+            head: head, endpoint: endpoint, swapperDirect: swapperDirect, caller: nil, body: context.channel.allocator.buffer(capacity: 0),
+            requestID: requestID, started: .now
+        )
+        let loopback = context.channel.remoteAddress?.isLoopback ?? false
+        switch router.admission.head(head, loopback: loopback, keysReloaded: false, swapperDirect: swapperDirect) {
         case .admitted(let caller):
             incoming.caller = caller
             admitted(incoming, context: context)
@@ -206,7 +212,8 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func keysChecked() {
         guard let context, case .keyCheck(var incoming) = receiving else { return }
-        switch router.admission.head(incoming.head, loopback: context.channel.remoteAddress?.isLoopback ?? false, keysReloaded: true) {
+        let loopback = context.channel.remoteAddress?.isLoopback ?? false
+        switch router.admission.head(incoming.head, loopback: loopback, keysReloaded: true, swapperDirect: incoming.swapperDirect) {
         case .admitted(let caller):
             incoming.caller = caller
             admitted(incoming, context: context)

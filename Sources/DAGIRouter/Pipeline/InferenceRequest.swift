@@ -10,16 +10,22 @@ enum Caller: Sendable {
     /// A peer node forwarding an agent's request, its signature verified: the agent it acts
     /// for and the physical model it chose are part of what it signed.
     case hop(from: String, agent: String, model: String, signature: MeshVerifier.PendingRequest)
+    /// This node's operator (this machine, or the admin token) on the Swapper's own endpoints.
+    case `operator`
 
     /// The agent the request is for (a hop's, as its sender signed it).
     var agent: String {
         switch self {
         case .agent(let agent): return agent
         case .hop(_, let agent, _, _): return agent
+        case .operator: return Self.operatorAgent
         }
     }
 
     var isHop: Bool { if case .hop = self { return true } else { return false } }
+
+    /// How the operator's requests appear in usage.
+    static let operatorAgent = "operator"
 
     /// A hop's model, fixed by the node that forwarded it.
     var forcedModel: String? { if case .hop(_, _, let model, _) = self { return model } else { return nil } }

@@ -37,10 +37,16 @@ struct UpstreamCall: Sendable {
     }
 }
 
-/// Why an attempt failed before its answer began (the next candidate is tried).
+/// Why an attempt failed before its answer began (the next candidate is tried). `answer` is the
+/// place's own explanation (the Swapper's queue is full, there is no room…), what a client with
+/// no other candidate is told.
 struct AttemptFailure: Error, CustomStringConvertible {
     let reason: String
-    init(_ reason: String) { self.reason = reason }
+    var answer: APIError?
+    init(_ reason: String, answer: APIError? = nil) {
+        self.reason = reason
+        self.answer = answer
+    }
     var description: String { reason }
 }
 

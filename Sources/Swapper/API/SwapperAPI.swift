@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import MeshStore
@@ -6,53 +5,39 @@ import MeshCore
 import MeshHTTP
 import NIOCore
 
-/// The Swapper's HTTP surface, for this machine only: its controls here, and an OpenAI-compatible
-/// proxy for its models in `SwapperProxy.swift`.
+/// The Swapper's controls, for this node's operator (this machine, or the admin token):
 ///
-/// - `POST {prefix}/v1/chat/completions`, `/v1/completions`, `/v1/embeddings` (streaming or not),
-///   `GET {prefix}/v1/models`
 /// - `GET /swapper/running`, `POST /swapper/unload` (`{"model": …}` or all),
-///   `POST /swapper/load`, `GET /swapper/logs/{model}?tail=N`
+///   `POST /swapper/load`, `GET /swapper/logs/{model}?tail=N`, `GET /swapper/v1/models`.
+///
+/// Its OpenAI-compatible endpoints (`POST /swapper/v1/chat/completions`, `/completions`,
+/// `/embeddings`) are served by the router's pipeline, restricted to this node's model servers.
 public struct SwapperAPI: Sendable {
     let swapper: Swapper
-    let http: HTTPClient
     let ollama: OllamaModelSource?
     let store: MeshStore
-    /// Bound on request bodies.
-    let maxBody: Int
-    /// Bound on waiting for the upstream's response head (a whole answer when not streaming).
-    let upstreamTimeout: TimeAmount
 
-    public init(swapper: Swapper, http: HTTPClient, ollama: OllamaModelSource?, store: MeshStore, maxBody: Int = 8 << 20, upstreamTimeout: Duration = .seconds(600)) {
+    public init(swapper: Swapper, ollama: OllamaModelSource?, store: MeshStore) {
         self.swapper = swapper
-        self.http = http
         self.ollama = ollama
         self.store = store
-        self.maxBody = maxBody
-        self.upstreamTimeout = TimeAmount(upstreamTimeout)
     }
 
-    static func requireLoopback(_ context: MeshRequestContext) throws {
-        guard context.isLoopback else {
-            throw APIError(status: .forbidden, code: "forbidden", message: "the swapper answers this machine only; use the router (/v1) with an API key")
-        }
-    }
-
-    public func registerControls(on router: Router<MeshRequestContext>) {
-        router.get("/swapper/running") { _, context in
-            try Self.requireLoopback(context)
+    public func register(on router: Router<MeshRequestContext>, audience: Audience) {
+        router.get("/swapper/running") { request, context in
+            try audience.requireAdmin(request, context)
             return try JSONResponse.make(await swapper.report())
         }
         router.post("/swapper/unload") { request, context in
-            try Self.requireLoopback(context)
+            try audience.requireAdmin(request, context)
             return try await unload(request)
         }
         router.post("/swapper/load") { request, context in
-            try Self.requireLoopback(context)
+            try audience.requireAdmin(request, context)
             return try await load(request)
         }
         router.get("/swapper/logs/{model}") { request, context in
-            try Self.requireLoopback(context)
+            try audience.requireAdmin(request, context)
             let model = try context.parameters.require("model")
             let tail = try QueryInteger.read(request.uri.queryParameters.get("tail"), name: "tail", in: 0...100_000)
             guard let lines = await swapper.logs(model, tail: tail) else {
@@ -63,6 +48,22 @@ public struct SwapperAPI: Sendable {
                 body: .init(byteBuffer: ByteBuffer(string: lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")))
             )
         }
+        router.get("/swapper/v1/models") { request, context in
+            try audience.requireAdmin(request, context)
+            return await models()
+        }
+    }
+
+    func models() async -> Response {
+        var data: [JSONValue] = []
+        let created = Int64(Date().timeIntervalSince1970)
+        for name in await swapper.modelNames {
+            data.append(["id": .string(name), "object": "model", "created": .int(created), "owned_by": "dagi-swapper"])
+            for alias in swapper.config.models[name]?.aliases ?? [] {
+                data.append(["id": .string(alias), "object": "model", "created": .int(created), "owned_by": "dagi-swapper", "parent": .string(name)])
+            }
+        }
+        return JSONResponse.make(["object": "list", "data": .array(data)])
     }
 
     // MARK: Controls
