@@ -10,7 +10,15 @@ public enum NodeLiveness: String, Codable, Sendable {
 
 extension NodeRecord {
     /// Milliseconds since the node's last heartbeat (by its own clock), never negative.
-    public func heartbeatAge(now: Int64) -> Int64 { max(0, now - heartbeatAt) }
+    ///
+    /// Saturating: the row is replicated, and although the store refuses out-of-range
+    /// heartbeats, every node and `dagi status` compute this every second — a trap here would
+    /// be a crash loop on every node at once.
+    public func heartbeatAge(now: Int64) -> Int64 {
+        let (age, overflow) = now.subtractingReportingOverflow(heartbeatAt)
+        if overflow { return heartbeatAt < 0 ? .max : 0 }
+        return max(0, age)
+    }
 
     /// Online while heartbeats arrive on time (three intervals of slack); stale while they are
     /// late; offline when the node said so or has been silent for thirty intervals (five
@@ -19,8 +27,16 @@ extension NodeRecord {
         if state == .offline { return .offline }
         let age = heartbeatAge(now: now)
         let interval = max(1000, heartbeatIntervalMs)
-        if age <= 3 * interval + 2000 { return .online }
-        if age <= 30 * interval { return .stale }
+        if age <= Self.saturating(3, interval, plus: 2000) { return .online }
+        if age <= Self.saturating(30, interval, plus: 0) { return .stale }
         return .offline
+    }
+
+    /// `factor * value + offset`, clamped to `Int64.max` instead of trapping.
+    private static func saturating(_ factor: Int64, _ value: Int64, plus offset: Int64) -> Int64 {
+        let (product, overflow) = value.multipliedReportingOverflow(by: factor)
+        guard !overflow else { return .max }
+        let (sum, overflowed) = product.addingReportingOverflow(offset)
+        return overflowed ? .max : sum
     }
 }

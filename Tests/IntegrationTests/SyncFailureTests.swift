@@ -119,7 +119,8 @@ import Testing
             #expect(try await HTTP.send("POST", a.baseURL + "/sync/push", body: garbage, headers: signed("/sync/push", garbage)).status == 400)
             let bad = SyncFrame(changes: [Change(origin: "intruder", originSeq: 1, hlc: HLCTimestamp(milliseconds: 1), table: .agent, payload: [9, 9, 9])])
             let badBytes = try bad.encoded().bytes
-            #expect(try await HTTP.send("POST", a.baseURL + "/sync/push", body: badBytes, headers: signed("/sync/push", badBytes)).status == 400)
+            // Refused by the store change by change (counted), the frame around it taken.
+            #expect(try await HTTP.send("POST", a.baseURL + "/sync/push", body: badBytes, headers: signed("/sync/push", badBytes)).status == 200)
             let notJSON = Array("{vector".utf8)
             #expect(try await HTTP.send("POST", a.baseURL + "/sync/pull", body: notJSON, headers: signed("/sync/pull", notJSON)).status == 400)
 
