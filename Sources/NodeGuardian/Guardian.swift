@@ -43,21 +43,36 @@ public enum Guardian {
         httpConfiguration.connectionPool.retryConnectionEstablishment = false
         httpConfiguration.decompression = .disabled
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        // Peers over https are verified against the mesh's own CA: a client of their own.
+        var meshHTTP = http
+        if let ca = config.mesh.ca {
+            var meshConfiguration = httpConfiguration
+            meshConfiguration.tlsConfiguration = try MeshTLS.client(caFile: ca)
+            meshHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: meshConfiguration)
+        }
         do {
-            try await serve(config: config, options: options, store: store, http: http, dataDirectory: dataDirectory, logger: logger)
+            try await serve(
+                config: config, options: options, store: store, secret: secret, http: http, meshHTTP: meshHTTP, dataDirectory: dataDirectory,
+                logger: logger
+            )
         } catch {
             try? await http.shutdown()
+            if meshHTTP !== http { try? await meshHTTP.shutdown() }
             throw error
         }
         try await http.shutdown()
+        if meshHTTP !== http { try await meshHTTP.shutdown() }
         try store.checkpoint()
         logger.info("stopped cleanly")
     }
 
     private static func serve(
-        config: NodeConfig, options: GuardianOptions, store: MeshStore, http: HTTPClient, dataDirectory: String, logger: Logger
+        config: NodeConfig, options: GuardianOptions, store: MeshStore, secret: MeshSecret?, http: HTTPClient, meshHTTP: HTTPClient,
+        dataDirectory: String, logger: Logger
     ) async throws {
         let registry = PrometheusCollectorRegistry()
+        // One verifier, so this run has one boot id for sync and forwarded requests alike.
+        let verifier = secret.map { MeshVerifier(secret: $0, nodeID: store.nodeID, skewMs: config.mesh.clockSkew.milliseconds) }
         let metrics = GuardianMetrics(registry: registry)
         let identity = NodeIdentity(
             id: store.nodeID, hostname: DataDirectory.defaultNodeID(),
@@ -75,8 +90,8 @@ public enum Guardian {
         await monitor.beat()
 
         let sync = SyncService(
-            store: store, config: config.mesh, secret: MeshSecret.fromEnvironment(config.mesh.secretEnv), ownURL: identity.apiURL,
-            extraPeers: options.peers, http: http, registry: registry, logger: logger
+            store: store, config: config.mesh, verifier: verifier, ownURL: identity.apiURL,
+            extraPeers: options.peers, http: meshHTTP, registry: registry, logger: logger
         )
         // Shutdown runs in reverse: the server stops, then the writers flush (the monitor writes
         // "offline", presence its last marks), and sync pushes those last changes to peers.
@@ -119,7 +134,7 @@ public enum Guardian {
 
         let router = Router(context: MeshRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
-        GuardianAPI(store: store, presence: presence, registry: registry).register(on: router)
+        GuardianAPI(store: store, presence: presence, registry: registry, boot: verifier?.boot).register(on: router)
         sync.register(on: router)
         swapperAPI.registerControls(on: router)
         swapperAPI.registerProxy(on: router, prefix: "/swapper")

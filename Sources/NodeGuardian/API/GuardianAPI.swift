@@ -13,10 +13,14 @@ struct GuardianAPI {
     let store: MeshStore
     let presence: PresenceRecorder
     let registry: PrometheusCollectorRegistry
+    /// This run's boot id, which peers sign their requests for (nil without a mesh secret).
+    let boot: String?
 
     func register(on router: Router<MeshRequestContext>) {
         router.get("/health") { _, _ in
-            JSONResponse.make(["status": "ok", "node": .string(store.nodeID), "version": .string(DAGIVersion.current)])
+            var health: [String: JSONValue] = ["status": "ok", "node": .string(store.nodeID), "version": .string(DAGIVersion.current)]
+            if let boot { health["boot"] = .string(boot) }
+            return JSONResponse.make(.object(health))
         }
         router.get("/v1/node") { _, _ in
             let report = try await report()
