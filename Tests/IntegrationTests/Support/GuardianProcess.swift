@@ -16,8 +16,11 @@ final class GuardianProcess: @unchecked Sendable {
     var environment: [String: String]
     private(set) var process: Process?
     let cachedStore = Mutex<MeshStore?>(nil)
+    /// For a node serving TLS (`node.tls`): a client that trusts its CA. `baseURL` is then
+    /// `https://`, and start-up waits for `/health` over TLS.
+    var tlsClient: HTTPClient?
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var baseURL: String { "\(tlsClient == nil ? "http" : "https")://127.0.0.1:\(port)" }
     var storePath: String { MeshStore.databasePath(inDataDirectory: dataDirectory) }
 
     init(nodeID: String, root: String, port: Int? = nil, arguments: [String] = [], environment: [String: String] = [:]) throws {
@@ -55,7 +58,7 @@ final class GuardianProcess: @unchecked Sendable {
             guard let process = self.process, process.isRunning else {
                 throw TestFailure("\(self.nodeID) exited during start-up:\n\(self.logTail())")
             }
-            return (try? await HTTP.get(self.baseURL + "/health"))?.status == 200
+            return (try? await HTTP.get(self.baseURL + "/health", timeout: .seconds(2), client: self.tlsClient))?.status == 200
         }
     }
 

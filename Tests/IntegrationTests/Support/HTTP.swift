@@ -15,8 +15,8 @@ enum HTTP {
         func json() throws -> JSONValue { try JSONValue.parse(body) }
     }
 
-    static func get(_ url: String, headers: [(String, String)] = [], timeout: TimeAmount = .seconds(10)) async throws -> Reply {
-        try await send("GET", url, headers: headers, timeout: timeout)
+    static func get(_ url: String, headers: [(String, String)] = [], timeout: TimeAmount = .seconds(10), client: HTTPClient? = nil) async throws -> Reply {
+        try await send("GET", url, headers: headers, timeout: timeout, client: client)
     }
 
     static func post(_ url: String, json: JSONValue, headers: [(String, String)] = [], timeout: TimeAmount = .seconds(60)) async throws -> Reply {
@@ -24,13 +24,14 @@ enum HTTP {
     }
 
     static func send(
-        _ method: String, _ url: String, body: [UInt8]? = nil, headers: [(String, String)] = [], timeout: TimeAmount = .seconds(30)
+        _ method: String, _ url: String, body: [UInt8]? = nil, headers: [(String, String)] = [], timeout: TimeAmount = .seconds(30),
+        client: HTTPClient? = nil
     ) async throws -> Reply {
         var request = HTTPClientRequest(url: url)
         request.method = HTTPMethod(rawValue: method)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+        let response = try await (client ?? HTTPClient.shared).execute(request, timeout: timeout)
         let bytes = try await response.body.collect(upTo: 64 << 20)
         return Reply(status: Int(response.status.code), headers: response.headers, body: Array(bytes.readableBytesView))
     }
