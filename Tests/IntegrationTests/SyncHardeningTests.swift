@@ -190,6 +190,19 @@ import Testing
         }
     }
 
+    /// Without a mesh secret a node does not sync: 403, and /health names no boot.
+    @Test func aNodeWithoutASecretRefusesSync() async throws {
+        let root = TemporaryDirectory()
+        let a = try GuardianProcess(nodeID: "a", root: root.path)
+        try await withGuardians([a]) {
+            try await a.start()
+            let reply = try await HTTP.send("POST", a.baseURL + "/sync/pull", body: Array(#"{"vector":{}}"#.utf8))
+            #expect(reply.status == 403)
+            #expect(try reply.json()["error"]?["code"] == "sync_disabled")
+            #expect(try await HTTP.get(a.baseURL + "/health").json()["boot"] == nil)
+        }
+    }
+
     /// `/sync/push` with bad signature headers and a 50 MB body: 401 from the headers alone,
     /// and the node's memory does not grow by the body.
     @Test func aHugePushWithBadHeadersIsRefusedUnread() async throws {
