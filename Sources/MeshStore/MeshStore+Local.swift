@@ -54,6 +54,9 @@ extension MeshStore {
         }
     }
 
+    /// The most peer nodes whose acknowledgements are kept.
+    public static let maxAckedPeers = 256
+
     /// Remembers what a peer node holds (from the vector it pulled or pushed with), for
     /// compaction. Bounded: only origins this node tracks are kept, and at most
     /// ``maxAckedPeers`` nodes (the one heard from longest ago gives way).
@@ -77,9 +80,6 @@ extension MeshStore {
             }
         }
     }
-
-    /// The most peer nodes whose acknowledgements are kept.
-    public static let maxAckedPeers = 256
 
     // MARK: Agent keys
 

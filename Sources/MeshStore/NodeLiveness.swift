@@ -9,16 +9,15 @@ public enum NodeLiveness: String, Codable, Sendable {
 }
 
 extension NodeRecord {
-    /// Milliseconds since the node's last heartbeat (by its own clock), never negative.
-    ///
-    /// Saturating: the row is replicated, and although the store refuses out-of-range
-    /// heartbeats, every node and `dagi status` compute this every second — a trap here would
-    /// be a crash loop on every node at once.
+    /// Milliseconds since the node's last heartbeat (by its own clock), never negative. Rows
+    /// come from peers: the arithmetic saturates instead of trapping on absurd values.
     public func heartbeatAge(now: Int64) -> Int64 {
         let (age, overflow) = now.subtractingReportingOverflow(heartbeatAt)
-        if overflow { return heartbeatAt < 0 ? .max : 0 }
-        return max(0, age)
+        return overflow ? (heartbeatAt < 0 ? .max : 0) : max(0, age)
     }
+
+    /// The heartbeat interval the liveness rules use: at least 1 s, at most a day.
+    var livenessInterval: Int64 { min(max(1000, heartbeatIntervalMs), 86_400_000) }
 
     /// Online while heartbeats arrive on time (three intervals of slack); stale while they are
     /// late; offline when the node said so or has been silent for thirty intervals (five
@@ -26,17 +25,16 @@ extension NodeRecord {
     public func liveness(now: Int64) -> NodeLiveness {
         if state == .offline { return .offline }
         let age = heartbeatAge(now: now)
-        let interval = max(1000, heartbeatIntervalMs)
-        if age <= Self.saturating(3, interval, plus: 2000) { return .online }
-        if age <= Self.saturating(30, interval, plus: 0) { return .stale }
+        if age <= 3 * livenessInterval + 2000 { return .online }
+        if age <= 30 * livenessInterval { return .stale }
         return .offline
     }
 
-    /// `factor * value + offset`, clamped to `Int64.max` instead of trapping.
-    private static func saturating(_ factor: Int64, _ value: Int64, plus offset: Int64) -> Int64 {
-        let (product, overflow) = value.multipliedReportingOverflow(by: factor)
-        guard !overflow else { return .max }
-        let (sum, overflowed) = product.addingReportingOverflow(offset)
-        return overflowed ? .max : sum
+    /// Until when (ms since 1970) the node counts as online without another heartbeat; nil when
+    /// it is not online by its row.
+    public var onlineUntil: Int64? {
+        guard state != .offline else { return nil }
+        let (until, overflow) = heartbeatAt.addingReportingOverflow(3 * livenessInterval + 2000)
+        return overflow ? .max : until
     }
 }

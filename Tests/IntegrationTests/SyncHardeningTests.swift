@@ -323,7 +323,7 @@ import Testing
 
     /// A counter or gauge from a node's /metrics (0 when absent).
     static func metric(_ node: GuardianProcess, _ name: String) async throws -> Double {
-        let text = try await HTTP.get(node.baseURL + "/metrics", client: node.tlsClient).text
+        let text = try await HTTP.get(node.baseURL + "/metrics", client: node.client).text
         for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
             return Double(line.dropFirst(name.count + 1)) ?? 0
         }

@@ -14,13 +14,15 @@ final class GuardianProcess: @unchecked Sendable {
     let logPath: String
     var arguments: [String]
     var environment: [String: String]
+    /// The address the node listens on (`0.0.0.0` to be reached from another interface).
+    var listenHost = "127.0.0.1"
+    /// For a node serving TLS: a client that trusts its CA (its URLs are then https).
+    var tlsClient: HTTPClient?
     private(set) var process: Process?
     let cachedStore = Mutex<MeshStore?>(nil)
-    /// For a node serving TLS (`node.tls`): a client that trusts its CA. `baseURL` is then
-    /// `https://`, and start-up waits for `/health` over TLS.
-    var tlsClient: HTTPClient?
 
     var baseURL: String { "\(tlsClient == nil ? "http" : "https")://127.0.0.1:\(port)" }
+    var client: HTTPClient { tlsClient ?? .shared }
     var storePath: String { MeshStore.databasePath(inDataDirectory: dataDirectory) }
 
     init(nodeID: String, root: String, port: Int? = nil, arguments: [String] = [], environment: [String: String] = [:]) throws {
@@ -37,7 +39,7 @@ final class GuardianProcess: @unchecked Sendable {
     func start(timeout: Duration = .seconds(30)) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Binaries.path("node-guardian"))
-        process.arguments = ["run", "--node-id", nodeID, "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)"] + arguments
+        process.arguments = ["run", "--node-id", nodeID, "--data-dir", dataDirectory, "--listen", "\(listenHost):\(port)"] + arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "DAGI_HOME")
         env["DAGI_LOG_LEVEL"] = env["DAGI_LOG_LEVEL"] ?? "info"
@@ -58,7 +60,7 @@ final class GuardianProcess: @unchecked Sendable {
             guard let process = self.process, process.isRunning else {
                 throw TestFailure("\(self.nodeID) exited during start-up:\n\(self.logTail())")
             }
-            return (try? await HTTP.get(self.baseURL + "/health", timeout: .seconds(2), client: self.tlsClient))?.status == 200
+            return (try? await HTTP.get(self.baseURL + "/health", client: self.client))?.status == 200
         }
     }
 
