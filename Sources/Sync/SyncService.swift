@@ -15,6 +15,9 @@ import Synchronization
 /// pulls, woken by pokes), and after every commit — local or relayed — pushes the news to peers
 /// that know where they stand and pokes the others. On shutdown it makes a last push, so a
 /// node's final writes (such as "offline") reach its peers.
+///
+/// Every exchange is signed both ways (``SignedEndpoint`` serves, ``SyncClient`` asks and
+/// verifies), and everything received passes the store's `ReplicationGate` before it is applied.
 public final class SyncService: Service, Sendable {
     let store: MeshStore
     let config: MeshConfig
