@@ -35,7 +35,7 @@ public final class RequestRouter: Sendable {
     private let swapper: SwapperPlace
     private let ollama = OllamaPlace()
     private let peers: PeerPlace
-    private let refusals: RateLimitedLog
+    private let refusals: RateLimitedLog<RefusalKind>
 
     public init(
         config: RouterConfig, serverLimits: ServerLimits, store: MeshStore, catalog: ModelCatalog, keys: AgentKeys, audience: Audience,
@@ -64,7 +64,7 @@ public final class RequestRouter: Sendable {
         var logger = logger
         logger[metadataKey: "component"] = "router"
         self.logger = logger
-        self.refusals = RateLimitedLog(logger: logger, perMinute: 20)
+        self.refusals = RateLimitedLog(logger: logger, interval: .seconds(10))
         self.swapper = SwapperPlace(local: local)
         self.peers = PeerPlace(signer: verifier?.requestSigner, directory: directory, clock: now)
     }
@@ -127,8 +127,11 @@ public final class RequestRouter: Sendable {
         }
     }
 
+    /// What the router refuses and logs at a bounded rate.
+    enum RefusalKind: Hashable, Sendable { case credentials, connection, slowRequest }
+
     /// Logs a refusal (a bad key, a forged signature, a full connection table) at a bounded rate.
-    func logRefusal(_ message: String) { refusals.warning(message) }
+    func logRefusal(_ kind: RefusalKind, _ message: @autoclosure () -> String) { refusals.warning(kind, message()) }
 
     /// Everything that happens when an answer ends: the lease, the candidate's health, metrics,
     /// and the usage ledger (for requests that entered the mesh here).
@@ -268,42 +271,4 @@ final class ConnectionGate: Sendable {
     func close() { counter.subtract(1, ordering: .relaxed) }
 
     var count: Int { counter.load(ordering: .relaxed) }
-}
-
-/// A logger that says at most `perMinute` lines a minute (and how many it left out), for
-/// events a hostile client can cause at will.
-final class RateLimitedLog: Sendable {
-    private struct Window {
-        var start = ContinuousClock.now
-        var said = 0
-        var suppressed = 0
-    }
-
-    let logger: Logger
-    let perMinute: Int
-    private let window = Mutex(Window())
-
-    init(logger: Logger, perMinute: Int) {
-        self.logger = logger
-        self.perMinute = perMinute
-    }
-
-    func warning(_ message: String) {
-        let (say, suppressed): (Bool, Int) = window.withLock { window in
-            if ContinuousClock.now - window.start >= .seconds(60) {
-                let suppressed = window.suppressed
-                window = Window()
-                window.said = 1
-                return (true, suppressed)
-            }
-            guard window.said < perMinute else {
-                window.suppressed += 1
-                return (false, 0)
-            }
-            window.said += 1
-            return (true, 0)
-        }
-        guard say else { return }
-        logger.warning("\(message)\(suppressed > 0 ? " (\(suppressed) similar lines left out in the last minute)" : "")")
-    }
 }

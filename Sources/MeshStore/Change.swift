@@ -92,8 +92,20 @@ public struct ApplyResult: Sendable, Equatable {
     public var duplicates = 0
     /// Changes that lost to a newer write of the same row.
     public var superseded = 0
-    /// Changes refused because their origin does not own the row.
-    public var rejected = 0
+    /// Changes refused, by reason (see ``ReplicationGate`` for what each does to the vector).
+    public var refused: [Refusal.Reason: Int] = [:]
+    /// The first few refusals, for a log line; bounded whatever the batch holds.
+    public var refusals: [Refusal] = []
 
     public init() {}
+
+    /// How many changes were refused, for any reason.
+    public var refusedCount: Int { refused.values.reduce(0, +) }
+
+    static let keptRefusals = 8
+
+    mutating func refuse(_ refusal: Refusal) {
+        refused[refusal.reason, default: 0] += 1
+        if refusals.count < Self.keptRefusals { refusals.append(refusal) }
+    }
 }

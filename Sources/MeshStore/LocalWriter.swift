@@ -90,6 +90,11 @@ public struct LocalWriter {
 
     private mutating func nextSequence() throws -> Int64 {
         let current = try sequence ?? Int64.fetchOne(db, sql: "SELECT seq FROM sync_vector WHERE origin = ?", arguments: [nodeID]) ?? 0
+        // Peers refuse sequences past the limit, and the store adopts none near it, so this
+        // only fires on a store damaged before those checks existed: an error, never a trap.
+        guard current < Change.maxSequence else {
+            throw StoreError(.sequenceExhausted, "this node's change sequence is at \(current), past the mesh's limit \(Change.maxSequence); reset its data directory")
+        }
         sequence = current + 1
         return current + 1
     }

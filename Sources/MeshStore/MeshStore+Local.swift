@@ -54,15 +54,28 @@ extension MeshStore {
         }
     }
 
-    /// Remembers what a peer node holds (from the vector it pulled with), for compaction.
+    /// The most peer nodes whose acknowledgements are kept.
+    public static let maxAckedPeers = 256
+
+    /// Remembers what a peer node holds (from the vector it pulled or pushed with), for
+    /// compaction. Bounded: only origins this node tracks are kept, and at most
+    /// ``maxAckedPeers`` nodes (the one heard from longest ago gives way).
     public func recordPeerAck(nodeID peer: String, vector: [String: Int64]) async throws {
         try await pool.write { db in
             let now = self.clock.wallMilliseconds()
+            let known = Set(try String.fetchAll(db, sql: "SELECT origin FROM sync_vector"))
+            let isNew = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM peer_ack WHERE node_id = ?)", arguments: [peer]) ?? true
+            if isNew, try Int.fetchOne(db, sql: "SELECT count(DISTINCT node_id) FROM peer_ack") ?? 0 >= Self.maxAckedPeers {
+                try db.execute(sql: """
+                    DELETE FROM peer_ack WHERE node_id =
+                      (SELECT node_id FROM peer_ack GROUP BY node_id ORDER BY max(seen_at) LIMIT 1)
+                    """)
+            }
             let statement = try db.cachedStatement(sql: """
                 INSERT INTO peer_ack (node_id, origin, seq, seen_at) VALUES (?, ?, ?, ?)
                 ON CONFLICT(node_id, origin) DO UPDATE SET seq = excluded.seq, seen_at = excluded.seen_at
                 """)
-            for (origin, seq) in vector.prefix(10_000) {
+            for (origin, seq) in vector where known.contains(origin) {
                 try statement.execute(arguments: [peer, origin, seq, now])
             }
         }

@@ -85,20 +85,20 @@ extension MeshStore {
 
     /// Applies changes received from a peer, in one transaction.
     ///
-    /// Every payload is decoded and checked before anything is written, so a malformed batch
-    /// is rejected whole. Applying is idempotent: a change at or below the version vector is a
-    /// no-op. Rows resolve last-writer-wins by `(hlc, origin)`; a change whose origin does not
-    /// own the row is refused. The version vector advances in the same transaction as the rows,
-    /// so it never claims a change the database lacks, and the clock moves past every stamp.
+    /// Each change passes the ``ReplicationGate`` before anything is written: a refused change
+    /// is counted in the result, never applied, and moves the version vector only when that is
+    /// safe (the gate's documentation says when). Applying is idempotent: a change at or below
+    /// the version vector is a no-op. Rows resolve last-writer-wins by `(hlc, origin)`. The
+    /// vector advances in the same transaction as the rows, so it never claims a change the
+    /// database lacks, and the clock moves past every accepted stamp (never a refused one).
+    ///
+    /// - Parameter senderVector: the sender's own version vector from the frame, when it has
+    ///   one: no change may claim a sequence beyond it.
     @discardableResult
-    public func apply(_ changes: [Change]) async throws -> ApplyResult {
-        let decoded: [DecodedChange]
-        do {
-            decoded = try changes.map { try $0.decoded() }
-        } catch {
-            throw StoreError(.invalidChange, "malformed change payload: \(error)")
+    public func apply(_ changes: [Change], senderVector: [String: Int64]? = nil, limits: ReplicationLimits = .init()) async throws -> ApplyResult {
+        let (result, tables, ownSeqSeen) = try await pool.write { db in
+            try self.applyChecked(changes, senderVector: senderVector, limits: limits, db: db)
         }
-        let (result, tables, ownSeqSeen) = try await pool.write { db in try self.applyDecoded(decoded, db: db) }
         notify(tables)
         if let ownSeqSeen {
             logger.warning("peers hold newer changes of this node than its store does (data directory reset?); re-announcing own rows", metadata: ["seq": "\(ownSeqSeen)"])
@@ -107,43 +107,39 @@ extension MeshStore {
         return result
     }
 
-    private func applyDecoded(_ decoded: [DecodedChange], db: Database) throws -> (ApplyResult, Set<ReplicatedTable>, Int64?) {
+    private func applyChecked(
+        _ changes: [Change], senderVector: [String: Int64]?, limits: ReplicationLimits, db: Database
+    ) throws -> (ApplyResult, Set<ReplicatedTable>, Int64?) {
         var result = ApplyResult()
-        var vector = try Self.readVector(db)
-        var advanced: [String: Int64] = [:]
+        var gate = ReplicationGate(
+            nodeID: nodeID, vector: try Self.readVector(db), senderVector: senderVector, now: clock.wallMilliseconds(), limits: limits
+        )
         var tables: Set<ReplicatedTable> = []
         var maxStamp = HLCTimestamp.zero
-        var ownSeqSeen: Int64?
-        for item in decoded {
-            let change = item.change
-            if change.originSeq <= vector[change.origin] ?? 0 {
+        for change in changes {
+            switch gate.admit(change) {
+            case .duplicate:
                 result.duplicates += 1
-                continue
-            }
-            if change.origin == nodeID { ownSeqSeen = change.originSeq }
-            vector[change.origin] = change.originSeq
-            advanced[change.origin] = change.originSeq
-            maxStamp = max(maxStamp, change.hlc)
-            guard item.respectsOwnership else {
-                result.rejected += 1
-                continue
-            }
-            let schema = change.table.schema
-            if try LocalWriter.upsert(db, schema: schema, values: item.values, origin: change.origin, hlc: change.hlc) {
-                try LocalWriter.appendLog(db, origin: change.origin, originSeq: change.originSeq, hlc: change.hlc,
-                                          table: change.table, key: item.key, payload: change.payload)
-                result.applied += 1
-                tables.insert(change.table)
-            } else {
-                result.superseded += 1
+            case .refused(let refusal, _):
+                result.refuse(refusal)
+            case .accepted(let item):
+                maxStamp = max(maxStamp, change.hlc)
+                if try LocalWriter.upsert(db, schema: change.table.schema, values: item.values, origin: change.origin, hlc: change.hlc) {
+                    try LocalWriter.appendLog(db, origin: change.origin, originSeq: change.originSeq, hlc: change.hlc,
+                                              table: change.table, key: item.key, payload: change.payload)
+                    result.applied += 1
+                    tables.insert(change.table)
+                } else {
+                    result.superseded += 1
+                }
             }
         }
-        try recordArrivals(db, advanced)
+        try recordArrivals(db, gate.advanced)
         if maxStamp > .zero {
             clock.observe(maxStamp)
             try Self.persistClock(db, clock.latest)
         }
-        return (result, tables, ownSeqSeen)
+        return (result, tables, gate.advanced[nodeID])
     }
 
     private func recordArrivals(_ db: Database, _ advanced: [String: Int64]) throws {
@@ -200,39 +196,50 @@ extension MeshStore {
         }
     }
 
-    /// Bootstraps from a peer's snapshot: rows merge last-writer-wins (ownership enforced),
-    /// the version vector takes the maximum, and each origin's floor rises to the snapshot's
-    /// sequence, since this node's log does not hold that history to relay.
+    /// Bootstraps from a peer's snapshot: rows merge last-writer-wins, each checked by the
+    /// ``ReplicationGate`` (identity and content; a refused row is skipped), the version vector
+    /// takes the maximum, and each origin's floor rises to the snapshot's sequence, since this
+    /// node's log does not hold that history to relay. Rows of this node's own origin are taken
+    /// only when the snapshot holds newer changes of this node than it does (its data
+    /// directory was reset); it then re-announces them.
     @discardableResult
-    public func applySnapshot(_ snapshot: Snapshot) async throws -> ApplyResult {
-        let decoded: [DecodedChange]
-        do {
-            decoded = try snapshot.rows.map {
-                try Change(origin: $0.origin, originSeq: 0, hlc: $0.hlc, table: $0.table, payload: $0.payload).decoded()
-            }
-        } catch {
-            throw StoreError(.invalidChange, "malformed snapshot row: \(error)")
-        }
-        let (result, tables) = try await pool.write { db -> (ApplyResult, Set<ReplicatedTable>) in
+    public func applySnapshot(_ snapshot: Snapshot, limits: ReplicationLimits = .init()) async throws -> ApplyResult {
+        let (result, tables, ownSeq) = try await pool.write { db -> (ApplyResult, Set<ReplicatedTable>, Int64?) in
             var result = ApplyResult()
+            let held = try Self.readVector(db)
+            let gate = ReplicationGate(
+                nodeID: self.nodeID, vector: held, senderVector: nil, now: self.clock.wallMilliseconds(), limits: limits
+            )
+            var vector: [String: Int64] = [:]
+            for (origin, seq) in snapshot.vector {
+                if gate.acceptsVectorEntry(origin: origin, seq: seq) {
+                    vector[origin] = seq
+                } else {
+                    result.refuse(Refusal(reason: .sequence, origin: origin, originSeq: seq, table: .node, detail: "snapshot vector entry out of range"))
+                }
+            }
+            let ownSeq = vector[self.nodeID].flatMap { $0 > (held[self.nodeID] ?? 0) ? $0 : nil }
             var tables: Set<ReplicatedTable> = []
             var maxStamp = HLCTimestamp.zero
-            for item in decoded {
-                maxStamp = max(maxStamp, item.change.hlc)
-                guard item.respectsOwnership else {
-                    result.rejected += 1
+            for row in snapshot.rows {
+                let item: DecodedChange
+                switch gate.admit(row, adoptingOwnRows: ownSeq != nil) {
+                case .failure(let refusal):
+                    result.refuse(refusal)
                     continue
+                case .success(let decoded):
+                    item = decoded
                 }
-                let schema = item.change.table.schema
-                if try LocalWriter.upsert(db, schema: schema, values: item.values, origin: item.change.origin, hlc: item.change.hlc) {
+                maxStamp = max(maxStamp, row.hlc)
+                if try LocalWriter.upsert(db, schema: row.table.schema, values: item.values, origin: row.origin, hlc: row.hlc) {
                     result.applied += 1
-                    tables.insert(schema.table)
+                    tables.insert(row.table)
                 } else {
                     result.superseded += 1
                 }
             }
             let now = self.clock.wallMilliseconds()
-            for (origin, seq) in snapshot.vector where origin != self.nodeID {
+            for (origin, seq) in vector where origin != self.nodeID {
                 try db.execute(
                     sql: """
                         INSERT INTO sync_vector (origin, seq, floor, last_arrival) VALUES (?, ?, ?, ?)
@@ -242,20 +249,17 @@ extension MeshStore {
                     arguments: [origin, seq, seq, now]
                 )
             }
+            if let ownSeq {
+                try db.execute(sql: "UPDATE sync_vector SET seq = max(seq, ?) WHERE origin = ?", arguments: [ownSeq, self.nodeID])
+            }
             if maxStamp > .zero {
                 self.clock.observe(maxStamp)
                 try Self.persistClock(db, self.clock.latest)
             }
-            return (result, tables)
+            return (result, tables, ownSeq)
         }
         notify(tables)
-        if let ownSeq = snapshot.vector[nodeID], ownSeq > (try await versionVector()[nodeID] ?? 0) {
-            try await pool.write { db in
-                try db.execute(sql: "UPDATE sync_vector SET seq = max(seq, ?) WHERE origin = ?", arguments: [ownSeq, self.nodeID])
-            }
-            try await reannounceOwnRows()
-        }
+        if ownSeq != nil { try await reannounceOwnRows() }
         return result
     }
 }
-

@@ -57,6 +57,11 @@ extension MeshStore {
         try db.execute(sql: "DELETE FROM change_log WHERE hlc < ?", arguments: [cutoff])
         removed += db.changesCount
 
+        // Acknowledgements nobody renewed within the horizon no longer count (below), and a
+        // node that is not a configured peer is forgotten with them.
+        try db.execute(sql: """
+            DELETE FROM peer_ack WHERE seen_at < ? AND node_id NOT IN (SELECT node_id FROM peer WHERE node_id IS NOT NULL)
+            """, arguments: [now - horizonMs])
         let peers = try String.fetchAll(db, sql: """
             SELECT node_id FROM peer_ack WHERE seen_at >= ?
             UNION SELECT node_id FROM peer WHERE node_id IS NOT NULL

@@ -9,6 +9,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, Equatable {
         case missing = "store_missing"
         /// Replication input that cannot be applied.
         case invalidChange = "invalid_change"
+        /// This node's change sequence reached the mesh's limit (a store damaged by an old bug).
+        case sequenceExhausted = "sequence_exhausted"
     }
 
     public let code: Code

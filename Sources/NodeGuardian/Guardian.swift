@@ -93,7 +93,7 @@ public enum Guardian {
         await monitor.beat()
 
         let sync = SyncService(
-            store: store, config: config.mesh, secret: MeshSecret.fromEnvironment(config.mesh.secretEnv), ownURL: identity.apiURL,
+            store: store, config: config.mesh, verifier: verifier, ownURL: identity.apiURL,
             extraPeers: options.peers, http: meshHTTP, registry: registry, logger: logger
         )
         // Shutdown runs in reverse: the server stops, then the writers flush (the monitor writes

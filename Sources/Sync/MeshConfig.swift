@@ -24,7 +24,8 @@ public struct MeshConfig: Sendable, Decodable {
     public var batchSize: Int
     /// A peer lacking more than this many changes bootstraps from a snapshot instead.
     public var snapshotThreshold: Int
-    /// Accepted clock difference for signed requests.
+    /// Accepted clock difference for signed requests and answers; also how far ahead of this
+    /// node's clock a replicated HLC or timestamp may be (further is refused).
     public var clockSkew: ConfigDuration
     /// Delay that groups local commits into one push or poke.
     public var pokeDebounce: ConfigDuration

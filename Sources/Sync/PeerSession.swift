@@ -21,24 +21,31 @@ actor PeerSession {
     let store: MeshStore
     let config: MeshConfig
     let metrics: SyncMetrics
+    let log: SyncLog
     let logger: Logger
 
-    init(url: String, nodeID: String?, client: SyncClient, store: MeshStore, config: MeshConfig, metrics: SyncMetrics, logger: Logger) {
+    init(
+        url: String, nodeID: String?, client: SyncClient, store: MeshStore, config: MeshConfig, metrics: SyncMetrics, log: SyncLog,
+        logger: Logger
+    ) {
         self.url = url
         self.nodeID = nodeID
         self.client = client
         self.store = store
         self.config = config
         self.metrics = metrics
+        self.log = log
         var logger = logger
         logger[metadataKey: "peer"] = .string(url)
         self.logger = logger
     }
 
     /// Makes the loop pull now.
-    func trigger() async { await wakeup.signal() }
+    func trigger() { wakeup.signal() }
 
     func peerHolds(_ vector: [String: Int64]) { known = (known ?? [:]).merged(with: vector) }
+
+    private var limits: ReplicationLimits { ReplicationLimits(clockSkewMs: config.clockSkew.milliseconds) }
 
     /// Pulls until cancelled: at once, then every jittered interval or when woken.
     func run() async {
@@ -64,20 +71,26 @@ actor PeerSession {
             for _ in 0..<100_000 {
                 let vector = try await store.versionVector()
                 let received = try await client.pull(url, vector: vector)
-                if let node = received.node { nodeID = node }
+                nodeID = received.node.nodeID
                 metrics.received(received.frame, wireBytes: received.wireBytes, rawBytes: received.rawBytes)
                 if received.frame.snapshotRequired {
                     try await bootstrap()
                     continue
                 }
-                let result = try await store.apply(received.frame.changes)
-                metrics.changesApplied.increment(by: Int64(result.applied))
+                let result = try await store.apply(received.frame.changes, senderVector: received.frame.vector, limits: limits)
+                metrics.applied(result)
+                log.refusals(result, from: url)
                 peerVector = received.frame.vector
                 peerHolds(peerVector)
                 if !received.frame.hasMore { break }
             }
             let held = try await store.versionVector()
-            let lag = peerVector.reduce(Int64(0)) { $0 + max(0, $1.value - (held[$1.key] ?? 0)) }
+            // Vector entries are in 0...maxSequence (the frame checks), so each difference fits;
+            // the sum over many origins saturates rather than trap.
+            let lag = peerVector.reduce(Int64(0)) { total, entry in
+                let (sum, overflow) = total.addingReportingOverflow(max(0, entry.value - (held[entry.key] ?? 0)))
+                return overflow ? .max : sum
+            }
             if failures > 0 { logger.info("peer reachable again") }
             failures = 0
             // Anti-entropy runs both ways: if the peer lacks changes we hold (it missed pushes
@@ -106,9 +119,10 @@ actor PeerSession {
             vector: received.frame.vector,
             rows: received.frame.changes.map { SnapshotRow(table: $0.table, origin: $0.origin, hlc: $0.hlc, payload: $0.payload) }
         )
-        let result = try await store.applySnapshot(snapshot)
+        let result = try await store.applySnapshot(snapshot, limits: limits)
         metrics.snapshotsApplied.increment()
-        metrics.changesApplied.increment(by: Int64(result.applied))
+        metrics.applied(result)
+        log.refusals(result, from: url)
         logger.info("bootstrapped", metadata: ["rows": "\(snapshot.rows.count)", "applied": "\(result.applied)"])
     }
 

@@ -18,6 +18,10 @@ import MeshHTTP
 /// batch was computed after: the receiver must already hold it) and `vector` (the sender's own)
 /// — then the changes. Within a body, `originSeq` and `hlc` are delta-encoded against the
 /// previous change of the same origin, which is what makes metric-heavy batches compress well.
+///
+/// Decoding checks the frame's structure and bounds (origin ids, vector ranges, counts against
+/// the bytes present); whether each change may be applied is the store's
+/// `ReplicationGate`'s decision.
 public struct SyncFrame: Sendable, Equatable {
     public enum Kind: UInt8, Sendable { case changes = 1, snapshot = 2 }
 
@@ -162,16 +166,31 @@ public struct SyncFrame: Sendable, Equatable {
         }
     }
 
+    /// The most origins a frame may name: far more than a mesh of a handful of machines has.
+    public static let maxOrigins = 10_000
+    /// The fewest bytes one change takes in a body (origin, two deltas, table, payload length),
+    /// so a claimed count can be checked against the bytes that are really there.
+    static let minimumChangeSize = 5
+
     private static func decodeBody(_ body: [UInt8], kind: Kind, flags: UInt8) throws -> SyncFrame {
         var reader = BinaryReader(body)
         let schema = try reader.readVarUInt()
         guard schema == schemaVersion else {
             throw DecodeError(reason: .incompatible, description: "peer store schema \(schema), this node has \(schemaVersion)")
         }
+        // Counts are claims: each is checked against the bytes left (every item takes at least
+        // two) and a fixed bound before anything is allocated for it.
         let originCount = try reader.readVarUInt()
-        guard originCount <= UInt64(reader.remaining) else { throw BinaryFormatError("origin count too large") }
+        guard originCount <= UInt64(maxOrigins), originCount <= UInt64(reader.remaining / 2) else {
+            throw BinaryFormatError("origin count too large")
+        }
         var origins: [String] = []
-        for _ in 0..<originCount { origins.append(try reader.readString()) }
+        origins.reserveCapacity(Int(originCount))
+        for _ in 0..<originCount {
+            let name = try reader.readString()
+            guard MeshName.isValid(name) else { throw BinaryFormatError("origin is not a valid node id") }
+            origins.append(name)
+        }
         func origin(_ raw: UInt64) throws -> String {
             guard raw < UInt64(origins.count) else { throw BinaryFormatError("origin index out of range") }
             return origins[Int(raw)]
@@ -179,15 +198,23 @@ public struct SyncFrame: Sendable, Equatable {
         var maps: [[String: Int64]] = []
         for _ in 0..<2 {
             let count = try reader.readVarUInt()
-            guard count <= UInt64(reader.remaining) else { throw BinaryFormatError("vector too large") }
+            guard count <= UInt64(origins.count), count <= UInt64(reader.remaining / 2) else { throw BinaryFormatError("vector too large") }
             var map: [String: Int64] = [:]
-            for _ in 0..<count { map[try origin(try reader.readVarUInt())] = try reader.readVarInt() }
+            for _ in 0..<count {
+                let name = try origin(try reader.readVarUInt())
+                let seq = try reader.readVarInt()
+                // A vector entry is a sequence number: in range, so sums and comparisons of
+                // them (lag, "what the peer holds") can never overflow.
+                guard (0...Change.maxSequence).contains(seq) else { throw BinaryFormatError("vector entry out of range") }
+                map[name] = seq
+            }
             maps.append(map)
         }
         let changeCount = try reader.readVarUInt()
-        guard changeCount <= UInt64(reader.remaining) else { throw BinaryFormatError("change count too large") }
+        guard changeCount <= UInt64(reader.remaining / minimumChangeSize) else { throw BinaryFormatError("change count too large") }
         var changes: [Change] = []
-        changes.reserveCapacity(Int(changeCount))
+        // Even a checked count may be millions: reserve a bounded amount, let the array grow.
+        changes.reserveCapacity(Int(min(changeCount, 4096)))
         var previous: [UInt64: (seq: Int64, hlc: Int64)] = [:]
         for _ in 0..<changeCount {
             let o = try reader.readVarUInt()

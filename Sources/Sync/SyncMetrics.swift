@@ -1,9 +1,10 @@
 import MeshCore
+import MeshStore
 import MeshHTTP
 import Prometheus
 
 /// Sync's Prometheus metrics: changes sent and applied, bytes on the wire against their
-/// uncompressed size, snapshots, errors, refused requests.
+/// uncompressed size, snapshots, errors, refused requests, answers and changes.
 public final class SyncMetrics: Sendable {
     let changesSent: Counter
     let changesReceived: Counter
@@ -16,6 +17,8 @@ public final class SyncMetrics: Sendable {
     let snapshotsApplied: Counter
     let errors: Counter
     let refused: Counter
+    let answersRefused: Counter
+    let changesRefused: [Refusal.Reason: Counter]
 
     public init(registry: PrometheusCollectorRegistry) {
         changesSent = registry.counter("sync_changes_sent", help: "Changes sent to peers (pull responses and pushes)")
@@ -29,6 +32,22 @@ public final class SyncMetrics: Sendable {
         snapshotsApplied = registry.counter("sync_snapshots_applied", help: "Snapshots this node bootstrapped from")
         errors = registry.counter("sync_errors", help: "Failed exchanges with peers")
         refused = registry.counter("sync_requests_refused", help: "Sync requests refused (bad signature, bad frame, out of order)")
+        answersRefused = registry.counter(
+            "sync_answers_refused", help: "Peer answers not used: unsigned, badly signed, or signed by another node"
+        )
+        var byReason: [Refusal.Reason: Counter] = [:]
+        for reason in Refusal.Reason.allCases {
+            byReason[reason] = registry.counter(
+                "sync_changes_refused", help: "Received changes refused by the store, by reason", labels: [("reason", reason.rawValue)]
+            )
+        }
+        changesRefused = byReason
+    }
+
+    /// Counts what applying a batch did.
+    func applied(_ result: ApplyResult) {
+        changesApplied.increment(by: Int64(result.applied))
+        for (reason, count) in result.refused { changesRefused[reason]?.increment(by: Int64(count)) }
     }
 
     func sent(_ frame: SyncFrame, sizes: SyncFrame.Sizes) {

@@ -15,6 +15,9 @@ import Synchronization
 /// pulls, woken by pokes), and after every commit — local or relayed — pushes the news to peers
 /// that know where they stand and pokes the others. On shutdown it makes a last push, so a
 /// node's final writes (such as "offline") reach its peers.
+///
+/// Every exchange is signed both ways (``SignedEndpoint`` serves, ``SyncClient`` asks and
+/// verifies), and everything received passes the store's `ReplicationGate` before it is applied.
 public final class SyncService: Service, Sendable {
     let store: MeshStore
     let config: MeshConfig
@@ -23,34 +26,44 @@ public final class SyncService: Service, Sendable {
     let metrics: SyncMetrics
     let logger: Logger
     let coordinator: SyncCoordinator
-    let verifier: SignatureVerifier?
+    let endpoint: SignedEndpoint
+    let log: SyncLog
 
     /// - Parameters:
-    ///   - secret: the mesh secret; without one, sync endpoints refuse every request and no
-    ///     peer is contacted.
+    ///   - verifier: this run's verifier (its boot is the one `/health` announces, shared with
+    ///     every other signed endpoint of the node); nil without a mesh secret: sync endpoints
+    ///     then refuse every request with 403 and no peer is contacted.
+    ///   - http: the client for peers. For `https://` peers it must trust `mesh.ca` (the node
+    ///     builds it with ``MeshTLS/client(caFile:)``); it is also how peers' `/health` is read.
     ///   - extraPeers: peers given on the command line (`--peer`).
     public init(
-        store: MeshStore, config: MeshConfig, secret: MeshSecret?, ownURL: String, extraPeers: [String], http: HTTPClient,
+        store: MeshStore, config: MeshConfig, verifier: MeshVerifier?, ownURL: String, extraPeers: [String], http: HTTPClient,
         registry: PrometheusCollectorRegistry, logger: Logger
     ) {
         self.store = store
         self.config = config
         self.ownURL = ownURL
         self.extraPeers = extraPeers
-        self.metrics = SyncMetrics(registry: registry)
+        let metrics = SyncMetrics(registry: registry)
+        self.metrics = metrics
         var logger = logger
         logger[metadataKey: "component"] = "sync"
         self.logger = logger
-        self.verifier = secret.map { SignatureVerifier(secret: $0, nodeID: store.nodeID, skewMs: config.clockSkew.milliseconds) }
-        let client = secret.map {
-            SyncClient(http: http, signer: RequestSigner(secret: $0, nodeID: store.nodeID), config: config, clock: store.clock)
+        let log = SyncLog(logger: logger)
+        self.log = log
+        self.endpoint = SignedEndpoint(verifier: verifier, clock: store.clock, metrics: metrics, log: log)
+        let directory = PeerDirectory(http: http)
+        let client = verifier.map {
+            SyncClient(http: http, verifier: $0, directory: directory, config: config, clock: store.clock, metrics: metrics, log: log)
         }
-        self.coordinator = SyncCoordinator(store: store, config: config, client: client, metrics: metrics, logger: logger)
+        self.coordinator = SyncCoordinator(
+            store: store, config: config, client: client, directory: directory, metrics: metrics, log: log, logger: logger
+        )
     }
 
     /// Mounts `/sync/*` on the node's router.
     public func register(on router: Router<MeshRequestContext>) {
-        SyncServer(store: store, verifier: verifier, config: config, metrics: metrics, events: coordinator, logger: logger)
+        SyncServer(store: store, endpoint: endpoint, config: config, metrics: metrics, events: coordinator, log: log, logger: logger)
             .register(on: router)
     }
 
@@ -85,19 +98,30 @@ final class SyncCoordinator: SyncEvents, Sendable {
     let store: MeshStore
     let config: MeshConfig
     let client: SyncClient?
+    let directory: PeerDirectory
     let metrics: SyncMetrics
+    let log: SyncLog
     let logger: Logger
     private let sessions = Mutex<[String: (session: PeerSession, task: Task<Void, Never>)]>([:])
     private let pendingPropagation = Mutex(false)
     private let stopped = Wakeup()
     private let isStopping = Mutex(false)
+    /// The last vector each node said it holds, so an unchanged one is not written again.
+    /// Keyed only by signed node ids, dropped with a removed peer, and bounded: at the cap it
+    /// starts over (the cost is one redundant write per node).
     private let lastAcks = Mutex<[String: [String: Int64]]>([:])
+    static let maxAckEntries = 256
 
-    init(store: MeshStore, config: MeshConfig, client: SyncClient?, metrics: SyncMetrics, logger: Logger) {
+    init(
+        store: MeshStore, config: MeshConfig, client: SyncClient?, directory: PeerDirectory, metrics: SyncMetrics, log: SyncLog,
+        logger: Logger
+    ) {
         self.store = store
         self.config = config
         self.client = client
+        self.directory = directory
         self.metrics = metrics
+        self.log = log
         self.logger = logger
     }
 
@@ -113,28 +137,38 @@ final class SyncCoordinator: SyncEvents, Sendable {
             if let urls = try? await reload() {
                 let peers = try? await store.peers()
                 let nodeIDs = Dictionary((peers ?? []).map { ($0.url, $0.nodeID) }, uniquingKeysWith: { a, _ in a })
-                sessions.withLock { sessions in
+                let removed = sessions.withLock { sessions -> [(url: String, session: PeerSession)] in
                     for url in urls where sessions[url] == nil {
                         let session = PeerSession(
                             url: url, nodeID: nodeIDs[url] ?? nil, client: client, store: store, config: config, metrics: metrics,
-                            logger: logger
+                            log: log, logger: logger
                         )
                         sessions[url] = (session, Task { await session.run() })
                     }
+                    var removed: [(url: String, session: PeerSession)] = []
                     for (url, entry) in sessions where !urls.contains(url) {
                         entry.task.cancel()
                         sessions.removeValue(forKey: url)
+                        removed.append((url, entry.session))
                     }
+                    return removed
                 }
+                for (url, session) in removed { await forget(url, session) }
             }
             await stopped.wait(upTo: config.syncInterval.duration)
         }
         sessions.withLock { $0.values.forEach { $0.task.cancel() } }
     }
 
+    /// What the node kept about a peer that is no longer one.
+    private func forget(_ url: String, _ session: PeerSession) async {
+        directory.forget(url)
+        if let node = await session.nodeID { _ = lastAcks.withLock { $0.removeValue(forKey: node) } }
+    }
+
     func stop() {
         isStopping.withLock { $0 = true }
-        Task { await stopped.signal() }
+        stopped.signal()
     }
 
     private var allSessions: [PeerSession] { sessions.withLock { $0.values.map(\.session) } }
@@ -174,6 +208,7 @@ final class SyncCoordinator: SyncEvents, Sendable {
         for session in allSessions where await session.nodeID == node { await session.peerHolds(vector) }
         // Persisted for log compaction; only when it moved, so idle anti-entropy writes nothing.
         let changed = lastAcks.withLock { acks in
+            if acks[node] == nil, acks.count >= Self.maxAckEntries { acks.removeAll(keepingCapacity: true) }
             defer { acks[node] = vector }
             return acks[node] != vector
         }

@@ -54,26 +54,32 @@ import Testing
         let (payload, _) = ValueCodec.encode(
             try LocalWriter.values(of: sampleModel("b", "hijack"), schema: ReplicatedTable.model.schema), keyCount: 3
         )
-        let forged = Change(origin: "evil", originSeq: 1, hlc: HLCTimestamp(milliseconds: 9_999_999_999_999), table: .model, payload: payload)
+        let forged = Change(origin: "evil", originSeq: 1, hlc: HLCTimestamp(milliseconds: 1_000), table: .model, payload: payload)
         let result = try await b.apply([forged])
-        #expect(result.rejected == 1)
+        #expect(result.refused == [.ownership: 1])
         #expect(try await b.models().isEmpty)
-        // The vector still advances: the change was seen and refused, not missing.
-        #expect(try await b.versionVector()["evil"] == 1)
+        // The vector does not count it as evil's change 1: a forged change must not stand in for
+        // (and hide) the real one with that number.
+        #expect(try await b.versionVector()["evil"] == nil)
     }
 
-    @Test func aMalformedBatchIsRejectedWhole() async throws {
+    @Test func aMalformedChangeEndsItsOriginsRunOnly() async throws {
         let dir = TemporaryDirectory()
-        let a = try dir.store("a"), b = try dir.store("b")
+        let a = try dir.store("a"), b = try dir.store("b"), c = try dir.store("c")
         try await a.write { w in
             try w.put(sampleModel("a", "one"))
             try w.put(sampleModel("a", "two"))
+            try w.put(sampleModel("a", "three"))
         }
+        try await c.write { try $0.put(sampleModel("c", "other")) }
         var changes = try await a.allChanges()
         changes[1].payload.removeLast(3)
-        await #expect(throws: StoreError.self) { try await b.apply(changes) }
-        #expect(try await b.models().isEmpty)
-        #expect(try await b.versionVector()["a"] == nil)
+        let result = try await b.apply(changes + (try await c.allChanges()))
+        #expect(result.applied == 2)
+        #expect(result.refused == [.malformed: 1, .afterRefusal: 1])
+        #expect(Set(try await b.models().map(\.name)) == ["one", "other"])
+        #expect(try await b.versionVector()["a"] == 1)
+        #expect(try await b.versionVector()["c"] == 1)
     }
 
     @Test func relayedChangesKeepTheirOrigin() async throws {

@@ -88,7 +88,7 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard !opened else { return }
         opened = true
         guard router.connections.open() else {
-            router.logRefusal("connection limit reached (\(router.serverLimits.maxConnections)); closing a new connection")
+            router.logRefusal(.connection, "connection limit reached (\(router.serverLimits.maxConnections)); closing a new connection")
             context.close(promise: nil)
             return
         }
@@ -231,7 +231,7 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
         receiving = .discarding
         held.removeAll()
         router.metrics.rejected(status: Int(error.status.code), code: error.code)
-        if error.status == .unauthorized { router.logRefusal("\(error.code): \(error.message)") }
+        if error.status == .unauthorized { router.logRefusal(.credentials, "\(error.code): \(error.message)") }
         writer(for: incoming, keepAlive: false, context: context).error(error, route: nil)
     }
 
@@ -349,7 +349,7 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
             switch self.receiving {
             case .nothing, .discarding: return
             default:
-                self.router.logRefusal("a request's head and body took longer than \(self.router.serverLimits.requestReadTimeout); closing")
+                self.router.logRefusal(.slowRequest, "a request's head and body took longer than \(self.router.serverLimits.requestReadTimeout); closing")
                 context.close(promise: nil)
             }
         }

@@ -3,7 +3,7 @@ public struct ModelRecord: ReplicatedRecord, Equatable {
     public static let replicatedTable = ReplicatedTable.model
 
     public enum Source: String, Codable, Sendable, CaseIterable { case ollama, swapper }
-    public enum State: String, Codable, Sendable { case available, loading, loaded }
+    public enum State: String, Codable, Sendable, CaseIterable { case available, loading, loaded }
 
     public var nodeID: String
     public var source: Source

@@ -5,7 +5,7 @@ public struct NodeRecord: ReplicatedRecord, Equatable {
 
     /// Whether the node says it is running. `offline` is written on a clean shutdown so peers
     /// need not wait for the heartbeat to go stale.
-    public enum State: String, Codable, Sendable { case online, offline }
+    public enum State: String, Codable, Sendable, CaseIterable { case online, offline }
 
     public var id: String
     public var hostname: String

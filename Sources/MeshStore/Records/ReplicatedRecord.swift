@@ -14,6 +14,15 @@ public protocol ReplicatedRecord: Codable, Sendable, FetchableRecord, Persistabl
 
 extension ReplicatedRecord {
     public static var databaseTableName: String { replicatedTable.schema.name }
+
+    /// Why peers would refuse this row (a column outside its ``ColumnRule``), or nil. `now` is
+    /// the wall clock in milliseconds. For input paths that want to refuse early what the
+    /// mesh would refuse later.
+    public func replicationProblem(now: Int64) -> String? {
+        let schema = Self.replicatedTable.schema
+        guard let values = try? LocalWriter.values(of: self, schema: schema) else { return "the row cannot be encoded" }
+        return schema.problem(in: values, latest: now)
+    }
 }
 
 extension HLCTimestamp: Codable, DatabaseValueConvertible {

@@ -57,6 +57,16 @@ enum MeshHarness {
         return last[0]
     }
 
+    /// Who answers at a guardian's address (its node id and this run's boot), from `/health`:
+    /// the recipient a signed request to it names.
+    static func identity(_ guardian: GuardianProcess) async throws -> PeerIdentity {
+        let health = try await HTTP.get(guardian.baseURL + "/health").json()
+        guard let node = health["node"]?.stringValue, let boot = health["boot"]?.stringValue else {
+            throw TestFailure("\(guardian.nodeID) /health names no node and boot")
+        }
+        return PeerIdentity(nodeID: node, boot: boot)
+    }
+
     /// Writes an agent (and its assignments) through a guardian's API.
     static func putAgent(_ guardian: GuardianProcess, _ name: String, _ fields: JSONValue) async throws {
         let reply = try await HTTP.send("PUT", guardian.baseURL + "/v1/agents/\(name)", body: fields.serialized(), headers: [("content-type", "application/json")])
