@@ -166,7 +166,17 @@ let package = Package(
         .testTarget(name: "MeshViewsTests", dependencies: ["MeshViews", "MeshStore"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshStoreTests", dependencies: ["MeshStore"], swiftSettings: swiftSettings),
         .testTarget(name: "SwapperUnitTests", dependencies: ["Swapper", "MeshCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "SyncTests", dependencies: ["Sync", "MeshStore", "MeshCore", "MeshHTTP"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SyncTests",
+            dependencies: [
+                "Sync", "MeshStore", "MeshCore", "MeshHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "NodeGuardianTests",
             dependencies: ["NodeGuardian", "MeshStore", "MeshCore"],

@@ -34,7 +34,7 @@ public struct PeersReport: Codable, Sendable {
             }
             return Peer(
                 url: record.url, node: record.nodeID, source: record.source.rawValue, state: state,
-                lastOKAgeMs: record.lastOK.map { max(0, now - $0) }, lag: record.lag,
+                lastOKAgeMs: record.lastOK.map { max(0, now.saturatingMinus($0)) }, lag: record.lag,
                 lastError: state == "reachable" ? nil : record.lastError, lastErrorAgeMs: record.lastErrorAt.map { max(0, now - $0) }
             )
         }

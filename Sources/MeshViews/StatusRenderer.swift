@@ -50,7 +50,7 @@ public enum StatusRenderer {
                 .init(state, modelColor(state, node: model.nodeState)),
                 .init(model.sizeBytes.map(ByteSize.format) ?? "-"),
                 .init(model.quantization ?? "-"),
-                .init(model.lastUsed.map { age(max(0, report.generatedAt - $0)) } ?? "-"),
+                .init(model.lastUsed.map { age(max(0, report.generatedAt.saturatingMinus($0))) } ?? "-"),
             ])
         }
         return models.render(color: color)

@@ -113,7 +113,7 @@ extension StatusReport {
             },
             agents: state.agents.map { agent in
                 let seen = state.lastSeen(agent: agent.name)
-                let age = seen.map { max(0, now - $0) }
+                let age = seen.map { max(0, now.saturatingMinus($0)) }
                 return AgentView(
                     name: agent.name, tier: agent.tier,
                     status: (age.map { $0 <= agent.staleAfterMs } ?? false) ? .active : .stale,
@@ -132,7 +132,7 @@ extension NodeView {
         let arrival = node.id == state.localNodeID ? nil : state.origin(node.id)?.lastArrival
         self.init(
             id: node.id, local: node.id == state.localNodeID, state: node.liveness(now: now), ageMs: age,
-            lastChangeAgeMs: arrival.map { max(0, now - $0) }, hostname: node.hostname, apiURL: node.apiURL,
+            lastChangeAgeMs: arrival.map { max(0, now.saturatingMinus($0)) }, hostname: node.hostname, apiURL: node.apiURL,
             version: node.version, os: node.os, arch: node.arch, cpuCount: node.cpuCount, cpuPercent: node.cpuPercent,
             memUsed: node.memUsed, memTotal: node.memTotal, diskUsed: node.diskUsed, diskTotal: node.diskTotal,
             load1: node.load1, gpuCount: node.gpuCount, vramUsed: node.vramUsed, vramTotal: node.vramTotal,

@@ -107,9 +107,10 @@ enum OllamaTranslation {
             "total_duration": .int(totalNs),
             "load_duration": .int(0),
             "prompt_eval_count": .int(usage?["prompt_tokens"]?.intValue ?? timings?["prompt_n"]?.intValue ?? 0),
-            "prompt_eval_duration": .int(Int64((promptMs ?? 0) * 1_000_000)),
+            // llama.cpp's timings are an upstream's JSON: a NaN or huge value becomes 0, never a trap.
+            "prompt_eval_duration": .int(Int64(scaling: promptMs ?? 0, by: 1_000_000).map { max(0, $0) } ?? 0),
             "eval_count": .int(usage?["completion_tokens"]?.intValue ?? timings?["predicted_n"]?.intValue ?? 0),
-            "eval_duration": .int(Int64((predictedMs ?? 0) * 1_000_000)),
+            "eval_duration": .int(Int64(scaling: predictedMs ?? 0, by: 1_000_000).map { max(0, $0) } ?? 0),
         ]
     }
 

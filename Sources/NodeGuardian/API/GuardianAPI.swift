@@ -65,12 +65,17 @@ struct GuardianAPI {
             let edit = try await AgentEdit.parse(request)
             let existing = try await store.agent(named: name)
             let state = try await store.state()
+            let record = edit.applied(to: existing ?? AgentRecord(name: name))
+            let assignments = (edit.assign ?? []).enumerated().map { AssignmentRecord(agent: name, nodeID: $1, priority: $0) }
+            // What peers would refuse to replicate is refused here, with the reason.
+            let now = store.clock.wallMilliseconds()
+            if let problem = record.replicationProblem(now: now) ?? assignments.lazy.compactMap({ $0.replicationProblem(now: now) }).first {
+                throw APIError.badRequest("the agent cannot be saved: \(problem)", code: "invalid_field")
+            }
             try await store.write { writer in
-                try writer.put(edit.applied(to: existing ?? AgentRecord(name: name)))
+                try writer.put(record)
                 if let nodes = edit.assign {
-                    for (priority, node) in nodes.enumerated() {
-                        try writer.putIfChanged(AssignmentRecord(agent: name, nodeID: node, priority: priority))
-                    }
+                    for assignment in assignments { try writer.putIfChanged(assignment) }
                     for old in state.assignments where old.agent == name && !nodes.contains(old.nodeID) {
                         var tombstone = old
                         tombstone.deleted = true
