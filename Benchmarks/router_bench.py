@@ -6,13 +6,16 @@ loopback, the same requests through three paths:
   litellm   wrk -> LiteLLM proxy 1.106.2 -> mock upstream (master key)
 
 Prints req/s and p50/p99 latency at concurrency 1 and 10, the router's added latency and
-throughput ratios, and the streaming time-to-first-byte overhead.
+throughput ratios, and the streaming time-to-first-byte overhead. With BASELINE_BIN set to the
+release directory of an earlier build, that build's router runs too ("baseline"), against the
+same upstream in the same run, so a change is measured against what it replaced.
 """
 import json, os, re, socket, statistics, subprocess, sys, tempfile, time, urllib.request
 
 from benchlib import Processes, free_port, wait_http
 
 BIN, LITELLM = sys.argv[1], sys.argv[2]
+BASELINE_BIN = os.environ.get("BASELINE_BIN")
 DURATION = os.environ.get("BENCH_SECONDS", "8")
 ROOT = tempfile.mkdtemp(prefix="dagi-bench-router-")
 KEY = "sk-bench-agent-key"
@@ -119,6 +122,11 @@ swapper:
     start([os.path.join(BIN, "node-guardian"), "run", "--config", config, "--data-dir", os.path.join(ROOT, "data"),
            "--listen", "127.0.0.1:%d" % gport, "--node-id", "bench"], "guardian.log", env)
     wait_http("http://127.0.0.1:%d/health" % gport)
+    if BASELINE_BIN:
+        bport = free_port()
+        start([os.path.join(BASELINE_BIN, "node-guardian"), "run", "--config", config, "--data-dir", os.path.join(ROOT, "baseline-data"),
+               "--listen", "127.0.0.1:%d" % bport, "--node-id", "baseline"], "baseline.log", env)
+        wait_http("http://127.0.0.1:%d/health" % bport)
 
     lport = free_port()
     lconfig = os.path.join(ROOT, "litellm.yaml")
@@ -144,6 +152,8 @@ litellm_settings:
         ("router", "http://127.0.0.1:%d/v1/chat/completions" % gport, KEY),
         ("litellm", "http://127.0.0.1:%d/v1/chat/completions" % lport, "sk-litellm-master"),
     ]
+    if BASELINE_BIN:
+        targets.insert(2, ("baseline", "http://127.0.0.1:%d/v1/chat/completions" % bport, KEY))
     # Warm every path (the router starts its Swapper model on the first request).
     for name, url, auth in targets:
         req = urllib.request.Request(url, data=BODY.encode(), headers=dict({"content-type": "application/json"},
@@ -167,6 +177,12 @@ litellm_settings:
     ttfb_direct = first_byte(upstream, "/v1/chat/completions", None)
     ttfb_router = first_byte(gport, "/v1/chat/completions", KEY)
     print("streaming time to first byte: direct %.3f ms, router %.3f ms, overhead %+.3f ms" % (ttfb_direct, ttfb_router, ttfb_router - ttfb_direct))
+    if BASELINE_BIN:
+        b1, b10 = results[("baseline", 1)], results[("baseline", 10)]
+        ttfb_base = first_byte(bport, "/v1/chat/completions", KEY)
+        print("vs baseline (%s): added p50 %+.3f ms (baseline %+.3f), p99 %+.3f ms (baseline %+.3f); req/s %.2fx (c=1), %.2fx (c=10); TTFB overhead %+.3f ms (baseline %+.3f)" % (
+            BASELINE_BIN, added50, b1["p50"] - d1["p50"], added99, b1["p99"] - d1["p99"], r1["rps"] / b1["rps"], r10["rps"] / b10["rps"],
+            ttfb_router - ttfb_direct, ttfb_base - ttfb_direct))
     print("targets: added p50 <= 0.2 ms %s; added p99 <= 2 ms %s; throughput >= 0.6x direct %s; >= 10x LiteLLM %s; TTFB overhead <= 1 ms %s" % (
         "MET" if added50 <= 0.2 else "MISSED", "MET" if added99 <= 2 else "MISSED",
         "MET" if min(r1["rps"] / d1["rps"], r10["rps"] / d10["rps"]) >= 0.6 else "MISSED",
