@@ -11,6 +11,8 @@ public final class HealthTracker: Sendable {
         public var inflight = 0
         public var consecutiveFailures = 0
         public var cooldownUntil: ContinuousClock.Instant?
+        /// Set by a provider's `Retry-After`: the candidate is not called before then.
+        public var restUntil: ContinuousClock.Instant?
         public var lastError: String?
     }
 
@@ -57,6 +59,19 @@ public final class HealthTracker: Sendable {
             }
             all[key] = s
             return cooled
+        }
+    }
+
+    /// The upstream asked to be left alone for `duration` (a 429 with `Retry-After`).
+    func rest(_ key: String, for duration: Duration) {
+        stats.withLock { $0[key, default: Stats()].restUntil = .now + min(duration, .seconds(3600)) }
+    }
+
+    /// Until when the candidate rests, if it does now.
+    func restingUntil(_ key: String) -> ContinuousClock.Instant? {
+        stats.withLock { all in
+            guard let until = all[key]?.restUntil else { return nil }
+            return until > .now ? until : nil
         }
     }
 

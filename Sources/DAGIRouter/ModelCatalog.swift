@@ -27,23 +27,27 @@ public final class ModelCatalog: Sendable {
         var agents: [String: AgentRecord] = [:]
         /// Per agent: its preferred nodes, then its assigned nodes by priority.
         var preferences: [String: [String]] = [:]
-        /// Every name a request may use (aliases, Swapper names, models), sorted.
+        /// Every name a request may use (aliases, Swapper names, models, cloud models), sorted.
         var names: [String] = []
+        /// The cloud providers with keys, and the cloud models agents may name.
+        var cloud = CloudProviders.none
     }
 
     let store: MeshStore
     let aliases: [String: [String]]
     let swapperNames: SwapperNames
     let ollamaURL: String?
+    let cloud: CloudProviders
     private let snapshot = Mutex(Snapshot())
     /// The rows the snapshot was built from, and the online set it assumed.
     private let rows = Mutex<(rows: RoutingRows, online: Set<String>)?>(nil)
 
-    public init(store: MeshStore, aliases: [String: [String]], swapperNames: SwapperNames, ollamaURL: String?) {
+    public init(store: MeshStore, aliases: [String: [String]], swapperNames: SwapperNames, ollamaURL: String?, cloud: CloudProviders = .none) {
         self.store = store
         self.aliases = aliases
         self.swapperNames = swapperNames
         self.ollamaURL = ollamaURL
+        self.cloud = cloud
     }
 
     var current: Snapshot { snapshot.withLock { $0 } }
@@ -88,6 +92,7 @@ public final class ModelCatalog: Sendable {
         next.ollamaURL = ollamaURL
         next.swapperNames = swapperNames
         next.aliases = aliases
+        next.cloud = cloud
         next.nodeURLs = urls
         for model in fresh.models where online.contains(model.nodeID) && model.reachable {
             next.models[model.name, default: []].append(model)
@@ -97,7 +102,7 @@ public final class ModelCatalog: Sendable {
             let assigned = fresh.assignments.filter { $0.agent == agent.name }.sorted { $0.priority < $1.priority }.map(\.nodeID)
             next.preferences[agent.name] = agent.preferNodes + assigned.filter { !agent.preferNodes.contains($0) }
         }
-        next.names = Array(Set(aliases.keys).union(swapperNames.keys).union(next.models.keys)).sorted()
+        next.names = Array(Set(aliases.keys).union(swapperNames.keys).union(next.models.keys).union(cloud.models.keys)).sorted()
         snapshot.withLock { $0 = next }
     }
 

@@ -35,6 +35,7 @@ public final class RequestRouter: Sendable {
     private let swapper: SwapperPlace
     private let ollama = OllamaPlace()
     private let peers: PeerPlace
+    private let providers: ProviderPlace
     private let refusals: RateLimitedLog<RefusalKind>
 
     public init(
@@ -67,6 +68,7 @@ public final class RequestRouter: Sendable {
         self.refusals = RateLimitedLog(logger: logger, interval: .seconds(10))
         self.swapper = SwapperPlace(local: local)
         self.peers = PeerPlace(signer: verifier?.requestSigner, directory: directory, clock: now)
+        self.providers = ProviderPlace(cloud: catalog.cloud)
     }
 
     var maxBody: Int { Int(config.maxBody.bytes) }
@@ -108,6 +110,7 @@ public final class RequestRouter: Sendable {
         case .swapper: return swapper
         case .ollama: return ollama
         case .remote: return peers
+        case .provider: return providers
         }
     }
 
@@ -133,37 +136,6 @@ public final class RequestRouter: Sendable {
     /// Logs a refusal (a bad key, a forged signature, a full connection table) at a bounded rate.
     func logRefusal(_ kind: RefusalKind, _ message: @autoclosure () -> String) { refusals.warning(kind, message()) }
 
-    /// Everything that happens when an answer ends: the lease, the candidate's health, metrics,
-    /// and the usage ledger (for requests that entered the mesh here).
-    func finish(
-        candidate: Candidate, request: InferenceRequest, sent: ContinuousClock.Instant, tap: RelayTap, status: Int, error: (any Error)?,
-        release: (@Sendable () -> Void)?
-    ) {
-        release?()
-        let latency = ContinuousClock.now - request.started
-        let firstByte = tap.firstByte.map { $0 - sent }
-        if error == nil || tap.bytes > 0 {
-            health.succeeded(candidate.key, latency: firstByte ?? latency)
-        } else {
-            health.failed(candidate.key, reason: error.map(Self.describe) ?? "failed")
-        }
-        health.end(candidate.key)
-        let tokens = tap.tokens
-        metrics.finished(
-            model: candidate.model, route: candidate.route, status: status, latency: latency, firstByte: firstByte,
-            tokensIn: tokens.prompt, tokensOut: tokens.completion
-        )
-        if !request.caller.isHop {
-            ledger.record(
-                agent: request.caller.agent, model: candidate.model, route: candidate.route, status: status, tokensIn: tokens.prompt,
-                tokensOut: tokens.completion, latencyMs: latency.inMilliseconds, requestID: request.requestID
-            )
-        }
-        if let error {
-            logger.warning("relay ended early", metadata: ["request_id": "\(request.requestID)", "candidate": "\(candidate)", "error": "\(error)"])
-        }
-    }
-
     // MARK: - Errors
 
     static func apiError(for error: PlanError) -> APIError {
@@ -181,6 +153,18 @@ public final class RequestRouter: Sendable {
             )
         case .unavailable(let name):
             return APIError(status: .serviceUnavailable, code: "no_candidates", message: "no node can serve `\(name)` right now (its nodes are offline)", param: "model")
+        case .cloudNotAllowed(let name, let agent):
+            return APIError(
+                status: .serviceUnavailable, code: "cloud_not_allowed",
+                message: "no mesh model can serve `\(name)` right now, and agent \(agent) may not use cloud models (allow_cloud: false)", param: "model"
+            )
+        case .providersResting(let name, let until):
+            let seconds = max(1, Int((until - .now).inSeconds.rounded(.up)))
+            return APIError(
+                status: .tooManyRequests, code: "providers_rate_limited",
+                message: "every provider that serves `\(name)` asked to wait; retry in \(seconds)s", param: "model",
+                headers: [.retryAfter: String(seconds)]
+            )
         }
     }
 

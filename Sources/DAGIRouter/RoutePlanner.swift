@@ -12,6 +12,14 @@ public struct RankedCandidate: Sendable, Codable {
     public var score: Double
     public var coolingDown: Bool
     public var why: String
+    /// Cloud models the alias lists before this candidate's own entry: mesh candidates rank
+    /// before cloud ones unless the alias puts a cloud model first.
+    var cloudBefore = 0
+
+    /// The ranking, most significant first; the health score breaks what is left of a tie.
+    var order: (Int, Int, Int, Int, Int, Int) {
+        (coolingDown ? 1 : 0, cloudBefore, candidate.isCloud ? 1 : 0, rank, aliasIndex, preference ?? Int.max)
+    }
 
     enum CodingKeys: String, CodingKey {
         case candidate, rank, aliasIndex = "alias_index", preference, score, coolingDown = "cooling_down", why
@@ -23,80 +31,126 @@ enum PlanError: Error {
     case unknownModel(String, suggestions: [String])
     case notAllowed(String, agent: String, allowed: [String])
     case unavailable(String)
+    /// Only cloud models could serve it and the agent may not use them.
+    case cloudNotAllowed(String, agent: String)
+    /// Only cloud models could serve it, and each is waiting out its provider's `Retry-After`.
+    case providersResting(String, until: ContinuousClock.Instant)
 }
 
 extension ModelCatalog.Snapshot {
     /// The ordered candidates for `requested`:
-    /// loaded here > loaded on a healthy peer > startable here > startable on a peer; then the
-    /// alias's order of preference; then the agent's preferred and assigned nodes; then the
-    /// health score (success rate, latency, requests in flight). Candidates cooling down after
-    /// repeated failures go last.
+    /// loaded here > loaded on a healthy peer > startable here > startable on a peer > a cloud
+    /// provider (unless the alias lists the cloud model first); then the alias's order; then the
+    /// agent's preferred and assigned nodes; then the health score. Candidates cooling down
+    /// after repeated failures go last; a provider resting after a 429 is left out.
+    ///
+    /// `provider/model` pins a provider, `node/model` a node.
     ///
     /// - Parameters:
     ///   - forced: a physical model chosen by the node that forwarded the request (a hop).
-    ///   - localOnly: only this node's models (a hop is never forwarded again).
-    /// - Parameter explain: fill in each candidate's `why` (for people; requests skip the cost).
+    ///   - localOnly: only this node's models (a hop is never forwarded again, nor sent to a cloud).
     ///   - swapperOnly: only this node's Swapper models (the Swapper's own endpoint).
+    ///   - explain: fill in each candidate's `why` (for people; requests skip the cost).
     func plan(
         _ requested: String, agent: String?, forced: String? = nil, localOnly: Bool = false, swapperOnly: Bool = false, health: HealthTracker,
         explain: Bool = false
     ) throws(PlanError) -> [RankedCandidate] {
-        if let agent, let policy = agents[agent], !policy.allowedModels.isEmpty, forced == nil,
-           !policy.allowedModels.contains(requested)
-        {
-            throw .notAllowed(requested, agent: agent, allowed: policy.allowedModels)
+        let policy = agent.flatMap { agents[$0] }
+        if let policy, !policy.allowedModels.isEmpty, forced == nil, !policy.allowedModels.contains(requested) {
+            throw .notAllowed(requested, agent: policy.name, allowed: policy.allowedModels)
         }
-        let names = forced.map { [$0] } ?? aliases[requested] ?? [requested]
-        var seen = Set<String>()
-        var candidates: [(Candidate, Int)] = []
-        func add(_ candidate: Candidate, _ index: Int) {
-            if seen.insert(candidate.key).inserted { candidates.append((candidate, index)) }
-        }
-        for (index, name) in names.enumerated() {
-            if let canonical = swapperNames[name] {
-                let row = models[canonical]?.first { $0.nodeID == localNode && $0.source == .swapper }
-                add(Candidate(node: localNode, place: .swapper, model: canonical, source: .swapper, loaded: row?.state == .loaded, baseURL: ""), index)
+        var candidates = CandidateList()
+        if forced == nil, let (prefix, rest) = Self.pin(requested), !localOnly {
+            if let model = cloud.pinned(provider: prefix, model: rest) {
+                candidates.add(cloudCandidate(model), index: 0)
+            } else if prefix == localNode || nodeURLs[prefix] != nil {
+                collectMesh(rest, index: 0, localOnly: false, swapperOnly: false, into: &candidates)
+                candidates.keep { $0.node == prefix }
             }
-            for row in models[name] ?? [] where !swapperOnly {
-                if row.nodeID == localNode {
-                    if row.source == .ollama, let ollamaURL {
-                        add(Candidate(node: localNode, place: .ollama, model: row.name, source: .ollama, loaded: row.state == .loaded, baseURL: ollamaURL), index)
-                    }
-                } else if !localOnly, let url = nodeURLs[row.nodeID], !url.isEmpty {
-                    add(Candidate(node: row.nodeID, place: .remote, model: row.name, source: row.source, loaded: row.state == .loaded, baseURL: url), index)
-                }
+        }
+        let names = candidates.isEmpty ? forced.map { [$0] } ?? aliases[requested] ?? [requested] : []
+        var cloudSeen = 0
+        for (index, name) in names.enumerated() {
+            collectMesh(name, index: index, localOnly: localOnly, swapperOnly: swapperOnly, into: &candidates, cloudBefore: cloudSeen)
+            if !localOnly, !swapperOnly, let model = cloud.models[name] {
+                candidates.add(cloudCandidate(model), index: index, cloudBefore: cloudSeen)
+                cloudSeen += 1
             }
         }
         guard !candidates.isEmpty else {
-            if aliases[requested] != nil || forced != nil {
-                throw .unavailable(requested)
-            }
+            if aliases[requested] != nil || forced != nil { throw .unavailable(requested) }
             throw .unknownModel(requested, suggestions: suggestions(for: requested))
         }
+        if let policy, !policy.allowCloud {
+            candidates.keep { !$0.isCloud }
+            if candidates.isEmpty { throw .cloudNotAllowed(requested, agent: policy.name) }
+        }
+        // A provider that asked us to wait (429 with Retry-After) is not called until then.
+        let resting = candidates.entries.compactMap { entry in entry.0.isCloud ? health.restingUntil(entry.0.key) : nil }
+        candidates.keep { !$0.isCloud || health.restingUntil($0.key) == nil }
+        if candidates.isEmpty, let until = resting.min() { throw .providersResting(requested, until: until) }
+
         let preferred = agent.flatMap { preferences[$0] } ?? []
-        let ranked = candidates.map { candidate, index -> RankedCandidate in
+        let ranked = candidates.entries.map { candidate, index, cloudBefore -> RankedCandidate in
             let cooling = health.isCoolingDown(candidate.key)
-            let preference = preferred.firstIndex(of: candidate.node)
+            let preference = candidate.isCloud ? nil : preferred.firstIndex(of: candidate.node)
             let score = health.score(candidate.key)
-            guard explain else {
-                return RankedCandidate(candidate: candidate, rank: candidate.rank, aliasIndex: index, preference: preference, score: score, coolingDown: cooling, why: "")
-            }
-            let stats = health.stats(candidate.key)
-            var why = [rankReason(candidate)]
-            if index > 0 { why.append("alias choice #\(index + 1)") }
-            if let preference { why.append("agent's node #\(preference + 1)") }
-            why.append(String(format: "score %.2f (success %.0f%%, latency %@, %d in flight)", health.score(candidate.key),
-                              stats.successRate * 100, stats.latency.map { String(format: "%.0f ms", $0 * 1000) } ?? "unknown", stats.inflight))
-            if cooling { why.append("cooling down after \(stats.consecutiveFailures) failures (\(stats.lastError ?? "?"))") }
-            return RankedCandidate(
-                candidate: candidate, rank: candidate.rank, aliasIndex: index, preference: preference,
-                score: score, coolingDown: cooling, why: why.joined(separator: "; ")
+            var ranked = RankedCandidate(
+                candidate: candidate, rank: candidate.rank, aliasIndex: index, preference: preference, score: score, coolingDown: cooling, why: "",
+                cloudBefore: cloudBefore
             )
+            if explain { ranked.why = why(ranked, health: health) }
+            return ranked
         }
-        return ranked.sorted { a, b in
-            (a.coolingDown ? 1 : 0, a.rank, a.aliasIndex, a.preference ?? Int.max, -a.score)
-                < (b.coolingDown ? 1 : 0, b.rank, b.aliasIndex, b.preference ?? Int.max, -b.score)
+        return ranked.sorted { a, b in a.order == b.order ? a.score > b.score : a.order < b.order }
+    }
+
+    /// The mesh candidates for one model name: this node's Swapper and Ollama, online peers.
+    private func collectMesh(
+        _ name: String, index: Int, localOnly: Bool, swapperOnly: Bool, into candidates: inout CandidateList, cloudBefore: Int = 0
+    ) {
+        if let canonical = swapperNames[name] {
+            let row = models[canonical]?.first { $0.nodeID == localNode && $0.source == .swapper }
+            let candidate = Candidate(node: localNode, place: .swapper, model: canonical, source: .swapper, loaded: row?.state == .loaded, baseURL: "")
+            candidates.add(candidate, index: index, cloudBefore: cloudBefore)
         }
+        guard !swapperOnly else { return }
+        for row in models[name] ?? [] {
+            if row.nodeID == localNode {
+                if row.source == .ollama, let ollamaURL {
+                    let candidate = Candidate(node: localNode, place: .ollama, model: row.name, source: .ollama, loaded: row.state == .loaded, baseURL: ollamaURL)
+                    candidates.add(candidate, index: index, cloudBefore: cloudBefore)
+                }
+            } else if !localOnly, let url = nodeURLs[row.nodeID], !url.isEmpty {
+                let candidate = Candidate(node: row.nodeID, place: .remote, model: row.name, source: row.source, loaded: row.state == .loaded, baseURL: url)
+                candidates.add(candidate, index: index, cloudBefore: cloudBefore)
+            }
+        }
+    }
+
+    private func cloudCandidate(_ model: CloudProviders.Model) -> Candidate {
+        Candidate(
+            node: localNode, place: .provider, model: model.id, source: .swapper, loaded: true,
+            baseURL: cloud.providers[model.provider]?.baseURL ?? "", provider: model.provider
+        )
+    }
+
+    /// `prefix/rest` of a pinned name, when there is a slash with text on both sides.
+    static func pin(_ name: String) -> (String, String)? {
+        guard let slash = name.firstIndex(of: "/"), slash != name.startIndex, name.index(after: slash) != name.endIndex else { return nil }
+        return (String(name[..<slash]), String(name[name.index(after: slash)...]))
+    }
+
+    private func why(_ ranked: RankedCandidate, health: HealthTracker) -> String {
+        let candidate = ranked.candidate
+        let stats = health.stats(candidate.key)
+        var why = [rankReason(candidate)]
+        if ranked.aliasIndex > 0 { why.append("alias choice #\(ranked.aliasIndex + 1)") }
+        if let preference = ranked.preference { why.append("agent's node #\(preference + 1)") }
+        why.append(String(format: "score %.2f (success %.0f%%, latency %@, %d in flight)", ranked.score,
+                          stats.successRate * 100, stats.latency.map { String(format: "%.0f ms", $0 * 1000) } ?? "unknown", stats.inflight))
+        if ranked.coolingDown { why.append("cooling down after \(stats.consecutiveFailures) failures (\(stats.lastError ?? "?"))") }
+        return why.joined(separator: "; ")
     }
 
     private func rankReason(_ candidate: Candidate) -> String {
@@ -104,7 +158,8 @@ extension ModelCatalog.Snapshot {
         case 0: return "loaded here"
         case 1: return "loaded on \(candidate.node)"
         case 2: return "startable here"
-        default: return "startable on \(candidate.node)"
+        case 3: return "startable on \(candidate.node)"
+        default: return "cloud: \(candidate.provider ?? "?")"
         }
     }
 
@@ -120,9 +175,23 @@ extension ModelCatalog.Snapshot {
     }
 }
 
+/// Candidates in the order they were found, each once.
+struct CandidateList {
+    private(set) var entries: [(Candidate, Int, Int)] = []
+    private var seen = Set<String>()
+
+    var isEmpty: Bool { entries.isEmpty }
+
+    mutating func add(_ candidate: Candidate, index: Int, cloudBefore: Int = 0) {
+        if seen.insert(candidate.key).inserted { entries.append((candidate, index, cloudBefore)) }
+    }
+
+    mutating func keep(_ predicate: (Candidate) -> Bool) { entries.removeAll { !predicate($0.0) } }
+}
+
 enum EditDistance {
     static func between(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+        let a = Array(a.prefix(256)), b = Array(b.prefix(256))
         guard !a.isEmpty else { return b.count }
         guard !b.isEmpty else { return a.count }
         var previous = Array(0...b.count)

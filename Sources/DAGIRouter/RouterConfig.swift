@@ -24,6 +24,8 @@ public struct RouterConfig: Sendable, Decodable {
     public var cooldownAfter: Int
     /// How long a failing candidate is skipped.
     public var cooldown: ConfigDuration
+    /// The cloud model savings are measured against (what a request would have cost there).
+    public var referenceModel: String?
 
     public init(
         openLocalhost: Bool = false, requestTimeout: ConfigDuration = .seconds(120), firstByteTimeout: ConfigDuration = .seconds(90),
@@ -43,7 +45,7 @@ public struct RouterConfig: Sendable, Decodable {
     enum CodingKeys: String, CodingKey {
         case openLocalhost = "open_localhost", requestTimeout = "request_timeout", firstByteTimeout = "first_byte_timeout"
         case maxBody = "max_body", aliases
-        case maxAttempts = "max_attempts", cooldownAfter = "cooldown_after", cooldown
+        case maxAttempts = "max_attempts", cooldownAfter = "cooldown_after", cooldown, referenceModel = "reference_model"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -57,6 +59,7 @@ public struct RouterConfig: Sendable, Decodable {
         maxAttempts = try c.decode(.maxAttempts, default: d.maxAttempts)
         cooldownAfter = try c.decode(.cooldownAfter, default: d.cooldownAfter)
         cooldown = try c.decode(.cooldown, default: d.cooldown)
+        referenceModel = try c.decodeIfPresent(String.self, forKey: .referenceModel)
         guard (1...10).contains(maxAttempts) else {
             throw DecodingError.dataCorruptedError(forKey: .maxAttempts, in: c, debugDescription: "max_attempts must be 1...10")
         }

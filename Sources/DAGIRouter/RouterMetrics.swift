@@ -43,7 +43,7 @@ final class RouterMetrics: Sendable {
         }
     }
 
-    func finished(model: String, route: String, status: Int, latency: Duration, firstByte: Duration?, tokensIn: Int64, tokensOut: Int64) {
+    func finished(model: String, route: String, status: Int, latency: Duration, firstByte: Duration?, tokensIn: Int64, tokensOut: Int64, costUSD: Double) {
         let labels = [("model", model), ("route", route)]
         counter("router_requests", help: "Requests answered, by model, route and status", labels + [("status", String(status))]).increment()
         if status >= 400 { counter("router_errors", help: "Requests answered with an error", labels).increment() }
@@ -51,6 +51,10 @@ final class RouterMetrics: Sendable {
         if let firstByte { histogram("router_ttft", help: "Time to the first byte (first token for streams)", labels).record(firstByte) }
         if tokensIn > 0 { counter("router_tokens_in", help: "Prompt tokens", labels).increment(by: tokensIn) }
         if tokensOut > 0 { counter("router_tokens_out", help: "Completion tokens", labels).increment(by: tokensOut) }
+        // Micro-dollars, so the counter stays an integer.
+        if costUSD > 0, let micros = Int64(scaling: costUSD, by: 1_000_000) {
+            counter("router_cost_microdollars", help: "Cost of answers, in millionths of a US dollar", labels).increment(by: micros)
+        }
     }
 
     func rejected(status: Int, code: String) {

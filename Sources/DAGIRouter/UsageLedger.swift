@@ -4,69 +4,53 @@ import MeshStore
 import ServiceLifecycle
 import Synchronization
 
-/// The usage ledger, kept off the request path: a request adds its tokens and latency to an
-/// in-memory sum for (minute, agent, model, route, status); once a second the sums that changed
-/// are written in one transaction (and replicate). A busy router thus writes a handful of rows
-/// a second, not one per request, and the table stays bounded.
+/// The usage ledger's writer, kept off the request path: a finished request appends its row to
+/// a buffer (one lock, no await); once a second the buffer is written in one transaction, and
+/// the rows replicate like any owned row. Bounded: past `capacity` rows waiting (a store that
+/// cannot keep up), the oldest are dropped and counted, never the node's memory.
 public final class UsageLedger: Service, Sendable {
-    struct Key: Hashable {
-        let minute: Int64
-        let agent: String
-        let model: String
-        let route: String
-        let status: Int
-    }
-
     let store: MeshStore
     let logger: Logger
-    private let buckets = Mutex<[Key: UsageRecord]>([:])
-    private let dirty = Mutex<Set<Key>>([])
+    let capacity: Int
+    private let pending = Mutex<[UsageRecord]>([])
+    private let dropped = Atomic<Int>(0)
 
-    public init(store: MeshStore, logger: Logger) {
+    public init(store: MeshStore, logger: Logger, capacity: Int = 100_000) {
         self.store = store
         self.logger = logger
+        self.capacity = capacity
     }
 
-    func record(agent: String, model: String, route: String, status: Int, tokensIn: Int64, tokensOut: Int64, latencyMs: Double, requestID: String) {
-        let now = store.clock.wallMilliseconds()
-        let key = Key(minute: now / 60_000 * 60_000, agent: agent, model: model, route: route, status: status)
-        buckets.withLock { buckets in
-            if var row = buckets[key] {
-                row.requests += 1
-                row.tokensIn += tokensIn
-                row.tokensOut += tokensOut
-                row.latencyMs += latencyMs
-                row.requestID = requestID
-                buckets[key] = row
-            } else {
-                buckets[key] = UsageRecord(
-                    nodeID: store.nodeID, id: "\(key.minute)|\(agent)|\(model)|\(route)|\(status)", ts: key.minute, agent: agent,
-                    model: model, route: route, status: status, tokensIn: tokensIn, tokensOut: tokensOut, latencyMs: latencyMs,
-                    requestID: requestID, requests: 1
-                )
+    func record(_ row: UsageRecord) {
+        pending.withLock { pending in
+            if pending.count >= capacity {
+                pending.removeFirst(pending.count - capacity + 1)
+                dropped.add(1, ordering: .relaxed)
             }
+            pending.append(row)
         }
-        _ = dirty.withLock { $0.insert(key) }
     }
+
+    /// Rows recorded since start that could not be kept (the store fell behind).
+    var droppedRows: Int { dropped.load(ordering: .relaxed) }
 
     public func flush() async {
-        let keys = dirty.withLock { keys in
-            defer { keys.removeAll() }
-            return keys
+        let rows = pending.withLock { pending in
+            defer { pending.removeAll(keepingCapacity: true) }
+            return pending
         }
-        guard !keys.isEmpty else { return }
-        let currentMinute = store.clock.wallMilliseconds() / 60_000 * 60_000
-        let rows: [UsageRecord] = buckets.withLock { buckets in keys.compactMap { buckets[$0] } }
+        guard !rows.isEmpty else { return }
         do {
-            try await store.write { writer in for row in rows { try writer.put(row) } }
-            // Minutes before the last are complete once written: let every written one go, so
-            // memory holds about two minutes of sums whatever the traffic.
-            let pending = dirty.withLock { $0 }
-            buckets.withLock { buckets in
-                buckets = buckets.filter { $0.key.minute >= currentMinute - 60_000 || pending.contains($0.key) }
+            let clock = store.clock
+            try await store.write { writer in
+                for var row in rows {
+                    // Unique on this node: the stamp of the moment it is written.
+                    row.id = clock.now().storedValue
+                    try writer.put(row)
+                }
             }
         } catch {
-            dirty.withLock { $0.formUnion(keys) }
+            pending.withLock { $0.insert(contentsOf: rows.suffix(capacity - min(capacity, $0.count)), at: 0) }
             logger.error("usage ledger flush failed, retrying: \(error)")
         }
     }

@@ -70,9 +70,6 @@ extension MeshStore {
     }
 
     /// Usage ledger entries since `since` (ms), oldest first.
-    public func usage(since: Int64 = 0) async throws -> [UsageRecord] {
-        try await pool.read { db in try UsageRecord.filter(Column("ts") >= since).order(Column("ts")).fetchAll(db) }
-    }
 
     /// Row counts of every table (replicated and bookkeeping), for status and tests.
     public func rowCounts() async throws -> [String: Int] {

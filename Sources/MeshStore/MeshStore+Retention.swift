@@ -32,6 +32,8 @@ extension MeshStore {
             result.rollups += db.changesCount
             try db.execute(sql: "DELETE FROM usage WHERE ts < ?", arguments: [now - policy.usageMs])
             result.usage = db.changesCount
+            try db.execute(sql: "DELETE FROM usage_rollup WHERE hour < ?", arguments: [now - policy.usageRollupMs])
+            result.usage += db.changesCount
             result.changes = try self.compactChangeLog(db, horizonMs: policy.changeLogMs, now: now)
             return result
         }

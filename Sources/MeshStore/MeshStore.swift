@@ -30,6 +30,9 @@ public final class MeshStore: Sendable {
         self.logger = logger
     }
 
+    /// The version of the replicated schema (rows in changes are in its shape).
+    public static var schemaVersion: UInt64 { Migrations.count }
+
     /// The database file inside a data directory.
     public static func databasePath(inDataDirectory directory: String) -> String {
         (directory as NSString).appendingPathComponent("mesh.sqlite")

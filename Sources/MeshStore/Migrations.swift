@@ -5,6 +5,10 @@ import GRDB
 /// Never edit a migration that has landed: add a new one. Replicated tables must keep the
 /// columns ``TableSchema`` lists (a test checks they match).
 enum Migrations {
+    /// The number of migrations: the replicated schema's version, which sync frames carry so
+    /// nodes of different schemas refuse each other's changes instead of misreading them.
+    static let count: UInt64 = 4
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: node store") { db in
@@ -208,6 +212,65 @@ enum Migrations {
             // A usage row now sums the requests of one agent, model, route and status within a
             // minute: the ledger stays bounded however busy the router is.
             try db.execute(sql: "ALTER TABLE usage ADD COLUMN requests INTEGER NOT NULL DEFAULT 1")
+        }
+        migrator.registerMigration("v4: a ledger row per request, hourly rollups") { db in
+            // The per-minute sums give way to one row per request (exact costs, tokens by kind,
+            // time to first token) and hourly rollups that outlive them. The old rows and their
+            // changes go: their payloads have the old shape, which no peer of this schema reads.
+            try db.execute(sql: """
+                DROP TABLE usage;
+                DELETE FROM change_log WHERE tbl = 8;
+                CREATE TABLE usage (
+                  node_id TEXT NOT NULL,
+                  id INTEGER NOT NULL,
+                  ts INTEGER NOT NULL,
+                  request_id TEXT NOT NULL,
+                  agent TEXT NOT NULL,
+                  model TEXT NOT NULL,
+                  physical_model TEXT NOT NULL,
+                  route TEXT NOT NULL,
+                  provider TEXT,
+                  served_by TEXT NOT NULL,
+                  prompt_tokens INTEGER NOT NULL,
+                  cached_tokens INTEGER NOT NULL,
+                  cache_write_tokens INTEGER NOT NULL,
+                  completion_tokens INTEGER NOT NULL,
+                  reasoning_tokens INTEGER NOT NULL,
+                  latency_ms REAL NOT NULL,
+                  ttft_ms REAL,
+                  cost_usd REAL NOT NULL,
+                  saving_usd REAL NOT NULL,
+                  cache_hit INTEGER NOT NULL,
+                  status INTEGER NOT NULL,
+                  estimated INTEGER NOT NULL,
+                  origin TEXT NOT NULL,
+                  hlc INTEGER NOT NULL,
+                  PRIMARY KEY (node_id, id)
+                ) WITHOUT ROWID;
+                CREATE INDEX usage_ts ON usage(ts);
+                CREATE INDEX usage_agent_ts ON usage(agent, ts);
+
+                CREATE TABLE usage_rollup (
+                  node_id TEXT NOT NULL,
+                  hour INTEGER NOT NULL,
+                  agent TEXT NOT NULL,
+                  model TEXT NOT NULL,
+                  route TEXT NOT NULL,
+                  requests INTEGER NOT NULL,
+                  errors INTEGER NOT NULL,
+                  prompt_tokens INTEGER NOT NULL,
+                  cached_tokens INTEGER NOT NULL,
+                  completion_tokens INTEGER NOT NULL,
+                  reasoning_tokens INTEGER NOT NULL,
+                  cost_usd REAL NOT NULL,
+                  saving_usd REAL NOT NULL,
+                  latency_ms REAL NOT NULL,
+                  origin TEXT NOT NULL,
+                  hlc INTEGER NOT NULL,
+                  PRIMARY KEY (node_id, hour, agent, model, route)
+                ) WITHOUT ROWID;
+                CREATE INDEX usage_rollup_hour ON usage_rollup(hour);
+                """)
         }
         return migrator
     }

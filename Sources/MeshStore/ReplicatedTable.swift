@@ -28,6 +28,7 @@ public enum ReplicatedTable: UInt8, Sendable, CaseIterable, CustomStringConverti
     case metricSample = 6
     case metricRollup = 7
     case usage = 8
+    case usageRollup = 9
 
     public var description: String { schema.name }
 

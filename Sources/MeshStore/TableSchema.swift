@@ -56,6 +56,7 @@ public struct TableSchema: Sendable {
     private static let metricName = ColumnRule.text(128, nonEmpty: true)
     private static let shortText = ColumnRule.text(256)
     private static let percent = ColumnRule.real(0...1000)
+    private static let money = ColumnRule.real(0...1e12)
 
     static let all: [TableSchema] = [
         TableSchema(
@@ -115,11 +116,22 @@ public struct TableSchema: Sendable {
             values: [("count", .count), ("sum", .finite), ("min", .finite), ("max", .finite)], owner: "node_id"
         ),
         TableSchema(
-            .usage, "usage", key: [("node_id", .name), ("id", .text(1024, nonEmpty: true))],
+            .usage, "usage", key: [("node_id", .name), ("id", .integer(0...Int64.max))],
             values: [
-                ("ts", .timestamp), ("agent", .name), ("model", modelName), ("route", .text(128)), ("status", .integer(0...999)),
-                ("tokens_in", .count), ("tokens_out", .count), ("cost_usd", .real(0...1e12)), ("latency_ms", .real(0...1e15)),
-                ("request_id", shortText), ("requests", .count),
+                ("ts", .timestamp), ("request_id", shortText), ("agent", .name), ("model", modelName), ("physical_model", modelName),
+                ("route", .text(128)), ("provider", ColumnRule.name.orNull), ("served_by", .name), ("prompt_tokens", .count),
+                ("cached_tokens", .count), ("cache_write_tokens", .count), ("completion_tokens", .count), ("reasoning_tokens", .count),
+                ("latency_ms", .real(0...1e15)), ("ttft_ms", ColumnRule.real(0...1e15).orNull), ("cost_usd", money),
+                ("saving_usd", .real(-1e12...1e12)), ("cache_hit", .flag), ("status", .integer(0...999)), ("estimated", .flag),
+            ],
+            owner: "node_id"
+        ),
+        TableSchema(
+            .usageRollup, "usage_rollup",
+            key: [("node_id", .name), ("hour", .timestamp), ("agent", .name), ("model", modelName), ("route", .text(128))],
+            values: [
+                ("requests", .count), ("errors", .count), ("prompt_tokens", .count), ("cached_tokens", .count), ("completion_tokens", .count),
+                ("reasoning_tokens", .count), ("cost_usd", money), ("saving_usd", .real(-1e12...1e12)), ("latency_ms", .real(0...1e18)),
             ],
             owner: "node_id"
         ),

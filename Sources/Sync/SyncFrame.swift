@@ -28,7 +28,7 @@ public struct SyncFrame: Sendable, Equatable {
     public static let magic: [UInt8] = Array("DGSY".utf8)
     public static let version: UInt8 = 1
     /// Bumped with the replicated tables' layout; peers must agree.
-    public static let schemaVersion: UInt64 = 3
+    public static var schemaVersion: UInt64 { MeshStore.schemaVersion }
     public static let headerSize = 16
 
     public var kind: Kind

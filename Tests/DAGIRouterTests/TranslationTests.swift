@@ -40,7 +40,7 @@ import Testing
             """
         let bytes = Array(stream.utf8)
         for cut in [1, 2, 3, 7, 64, bytes.count] {
-            let answer = AnswerKind.ollama(.ollamaChat, model: "smol", stream: true, started: .now).makeAdapter()
+            let answer = AnswerKind.translated(upstream: .openAI, client: .ollama(.ollamaChat, model: "smol", started: .now), stream: true).makeAdapter()
             var out = ""
             var index = 0
             while index < bytes.count {
@@ -60,7 +60,7 @@ import Testing
     }
 
     @Test func aWholeAnswerIsTranslatedOnceComplete() throws {
-        let answer = AnswerKind.ollama(.ollamaGenerate, model: "smol", stream: false, started: .now).makeAdapter()
+        let answer = AnswerKind.translated(upstream: .openAI, client: .ollama(.ollamaGenerate, model: "smol", started: .now), stream: false).makeAdapter()
         let body = #"{"choices":[{"message":{"role":"assistant","content":"Hi!"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#
         #expect(try answer.feed(ByteBuffer(string: String(body.prefix(10)))) == nil)
         #expect(try answer.feed(ByteBuffer(string: String(body.dropFirst(10)))) == nil)

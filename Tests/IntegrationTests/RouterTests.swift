@@ -105,11 +105,11 @@ import Testing
             #expect((o["generate_stream"]?["parts"]?.intValue ?? 0) >= 5)
             #expect(o["unknown"]?["status"] == 404)
 
-            // Usage was metered per agent, off the request path, and the agent is active.
+            // Usage was metered per request and agent, off the request path, and the agent is active.
             try await poll(timeout: .seconds(10), "the usage ledger") {
                 let usage = try await node.store().usage()
-                return usage.reduce(0) { $0 + $1.requests } >= 8 && usage.allSatisfy { $0.agent == "atlas" }
-                    && usage.reduce(0) { $0 + $1.tokensOut } >= 32 + 8
+                return usage.count >= 8 && usage.allSatisfy { $0.agent == "atlas" }
+                    && usage.reduce(0) { $0 + $1.completionTokens } >= 32 + 8
             }
             let (_, status, _) = try await Binaries.run("dagi", ["status", "--json", "--data-dir", node.dataDirectory])
             let atlas = (try JSONValue.parse(Array(status.utf8))["agents"]?.arrayValue ?? []).first { $0["name"] == "atlas" }

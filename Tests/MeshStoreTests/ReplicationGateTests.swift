@@ -125,7 +125,11 @@ import Testing
             try Self.change(AgentPresenceRecord(agent: "atlas", nodeID: "a", lastSeen: Self.now, requests: .max), origin: "a", seq: 16),
             try Self.change(AgentPresenceRecord(agent: "atlas", nodeID: "a", lastSeen: .min, requests: 1), origin: "a", seq: 17),
             try Self.change(
-                UsageRecord(nodeID: "a", id: "u1", ts: Self.now, agent: "atlas", model: "m", route: "local", status: 200, tokensIn: -5),
+                UsageRecord(
+                    nodeID: "a", id: 1, ts: Self.now, requestID: "r", agent: "atlas", model: "m", physicalModel: "m", route: "local",
+                    provider: nil, servedBy: "a", promptTokens: -5, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0,
+                    reasoningTokens: 0, latencyMs: 1, ttftMs: nil, costUSD: 0, savingUSD: 0, cacheHit: false, status: 200, estimated: false
+                ),
                 origin: "a", seq: 18
             ),
             try Self.change(
@@ -205,8 +209,14 @@ import Testing
             MetricSample(nodeID: "a", metric: "mem_used_bytes", ts: Self.now, value: 8e9),
             MetricRollup(nodeID: "a", metric: "cpu_percent", resolution: MetricRollup.hour, bucket: Self.now, count: 360, sum: 3600, min: 0, max: 100),
             UsageRecord(
-                nodeID: "a", id: "1750000000000|atlas|smollm2|remote:gpu-1|200", ts: Self.now, agent: "atlas", model: "smollm2",
-                route: "remote:gpu-1", status: 200, tokensIn: 100, tokensOut: 20, costUSD: 0, latencyMs: 123.4, requestID: "req_0123456789abcdef01234567"
+                nodeID: "a", id: 1_750_000_000_000 << 16, ts: Self.now, requestID: "req_0123456789abcdef01234567", agent: "atlas",
+                model: "fast", physicalModel: "claude-haiku-4-5", route: "cloud:anthropic", provider: "anthropic", servedBy: "a",
+                promptTokens: 100, cachedTokens: 40, cacheWriteTokens: 10, completionTokens: 20, reasoningTokens: 5, latencyMs: 123.4,
+                ttftMs: 45.6, costUSD: 0.000_123, savingUSD: -0.000_01, cacheHit: false, status: 200, estimated: false
+            ),
+            UsageRollupRecord(
+                nodeID: "a", hour: Self.now / 3_600_000 * 3_600_000, agent: "atlas", model: "fast", route: "local", requests: 12, errors: 1,
+                promptTokens: 1200, cachedTokens: 0, completionTokens: 300, reasoningTokens: 0, costUSD: 0, savingUSD: 0.5, latencyMs: 4321
             ),
         ]
         for record in records { #expect(record.replicationProblem(now: Self.now) == nil, "\(record)") }

@@ -38,7 +38,7 @@ struct SwapperPlace: Backend {
                 lease.release()
                 throw error
             }
-            answer = .ollama(request.endpoint, model: candidate.model, stream: request.stream, started: request.started)
+            answer = .translated(upstream: .openAI, client: .ollama(request.endpoint, model: candidate.model, started: request.started), stream: request.stream)
         }
         let head = UpstreamCall.head(path: request.endpoint.openAIPath, target: target, client: request.head, body: body, requestID: request.requestID)
         return UpstreamCall(target: target, isProvider: false, head: head, body: body, answer: answer, release: lease.release, peerNonce: nil)

@@ -17,6 +17,9 @@ protocol AnswerAdapter: AnyObject {
     var isPassthrough: Bool { get }
     /// Whether the client's answer streams (flushed chunk by chunk) rather than arriving whole.
     var streams: Bool { get }
+    /// What the answer used, when the adapter read it (translated answers); passthrough
+    /// answers are read by the relay's tap instead.
+    var usage: TokenUsage? { get }
 }
 
 /// Bytes relayed unchanged: a client and an upstream that speak the same API.
@@ -33,19 +36,20 @@ final class PassthroughAnswer: AnswerAdapter {
     func errorTrailer(_ message: String, requestID: String) -> ByteBuffer? { format.errorTrailer(message, requestID: requestID) }
     var isPassthrough: Bool { true }
     var streams: Bool { format != .whole }
+    var usage: TokenUsage? { nil }
 }
 
 /// Which adapter an answer needs; decided where the call is prepared, built on the relay's loop.
 enum AnswerKind: Sendable {
     case passthrough
-    /// An OpenAI chat or embeddings answer for an Ollama client.
-    case ollama(Endpoint, model: String, stream: Bool, started: ContinuousClock.Instant)
+    /// An upstream answering in `upstream`'s API, for a client of another.
+    case translated(upstream: WireFormat, client: ClientKind, stream: Bool)
 
     func makeAdapter() -> any AnswerAdapter {
         switch self {
         case .passthrough: return PassthroughAnswer()
-        case .ollama(let endpoint, let model, let stream, let started):
-            return TranslatedAnswer(upstream: OpenAIUpstream(), client: OllamaClient(endpoint: endpoint, model: model, started: started), streaming: stream)
+        case .translated(let upstream, let client, let stream):
+            return TranslatedAnswer(upstream: upstream.makeUpstreamDialect(), client: client.makeDialect(), streaming: stream)
         }
     }
 }

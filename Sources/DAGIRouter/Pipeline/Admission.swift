@@ -133,4 +133,5 @@ extension HTTPField.Name {
     static let dagiNode = HTTPField.Name("x-dagi-node")!
     static let dagiModel = HTTPField.Name("x-dagi-model")!
     static let dagiRoute = HTTPField.Name("x-dagi-route")!
+    static let dagiCost = HTTPField.Name("x-dagi-cost-usd")!
 }

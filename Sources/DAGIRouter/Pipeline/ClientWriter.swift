@@ -56,12 +56,12 @@ final class ClientWriter {
         if flush { context.writeAndFlush(part, promise: nil) } else { context.write(part, promise: nil) }
     }
 
-    func end() {
+    func end(trailers: HTTPFields? = nil) {
         guard headWritten, !ended else { return }
         ended = true
         let close = !keepAlive
         let context = self.context
-        context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil))).assumeIsolated().whenComplete { _ in
+        context.writeAndFlush(NIOAny(HTTPResponsePart.end(trailers))).assumeIsolated().whenComplete { _ in
             if close { context.close(promise: nil) }
         }
         handler.answered(keepAlive: keepAlive)

@@ -49,6 +49,11 @@ final class Exchange: UpstreamReceiver {
     private var reusable = false
     private var retriedBoot = false
     private var lastChunk = ContinuousClock.now
+    /// A whole (non-streamed) answer is held until its end, so its head can say what it cost.
+    private var heldHead: HTTPResponse?
+    private var heldBody = ByteBuffer()
+    /// Past this, a whole answer is relayed as it comes and goes without the cost header.
+    static let holdLimit = 32 << 20
     let deadline: ContinuousClock.Instant
 
     init(request: InferenceRequest, plan: [RankedCandidate], router: RequestRouter, writer: ClientWriter, pool: LoopPool) {
@@ -201,7 +206,7 @@ final class Exchange: UpstreamReceiver {
             lastChunk = .now
             tap.observe(chunk)
             do {
-                if let out = try adapter?.feed(chunk), out.readableBytes > 0 { writer.body(out, flush: adapter?.streams ?? true) }
+                if let out = try adapter?.feed(chunk), out.readableBytes > 0 { relay(out, flush: adapter?.streams ?? true) }
             } catch {
                 relayFailed(error)
             }
@@ -217,9 +222,23 @@ final class Exchange: UpstreamReceiver {
             }
             phase = .done
             detachUpstream(recycle: reusable)
-            if let last, last.readableBytes > 0 { writer.body(last, flush: false) }
-            writer.end()
-            finished(status: status, error: nil)
+            if let last, last.readableBytes > 0 { relay(last, flush: false) }
+            let metered = meter()
+            let cost = String(format: "%.8f", metered.costUSD)
+            if var head = heldHead {
+                head.headerFields[.dagiCost] = cost
+                if heldBody.readableBytes > 0 || head.headerFields[.contentLength] == nil {
+                    head.headerFields[.contentLength] = String(heldBody.readableBytes)
+                }
+                writer.head(head, route: candidate, flush: false)
+                if heldBody.readableBytes > 0 { writer.body(heldBody, flush: false) }
+                heldHead = nil
+                writer.end()
+            } else {
+                // A stream learns its cost at its end: an HTTP trailer.
+                writer.end(trailers: [.dagiCost: cost])
+            }
+            finished(status: status, error: nil, metered: metered)
         case (.end, .readingError(let status, let body)):
             errorAnswered(status, body: body)
         default:
@@ -273,7 +292,25 @@ final class Exchange: UpstreamReceiver {
             if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
         }
         if let type = adapter.contentType(upstream: head.headers.first(name: "content-type")) { fields[.contentType] = type }
-        writer.head(HTTPResponse(status: .init(code: code), headerFields: fields), route: candidate, flush: adapter.streams)
+        let response = HTTPResponse(status: .init(code: code), headerFields: fields)
+        if adapter.streams {
+            writer.head(response, route: candidate, flush: true)
+        } else {
+            heldHead = response
+        }
+    }
+
+    /// Body bytes for the client: streamed at once, or held with a whole answer's head.
+    private func relay(_ out: ByteBuffer, flush: Bool) {
+        guard let head = heldHead else { return writer.body(out, flush: flush) }
+        var out = out
+        heldBody.writeBuffer(&out)
+        if heldBody.readableBytes > Self.holdLimit {
+            heldHead = nil
+            writer.head(head, route: candidate, flush: false)
+            writer.body(heldBody, flush: true)
+            heldBody = ByteBuffer()
+        }
     }
 
     /// An upstream silent for longer than the first-byte timeout mid-answer has stalled: the
@@ -320,7 +357,7 @@ final class Exchange: UpstreamReceiver {
             message: message.isEmpty ? "the model server answered \(code)" : message
         )
         writer.error(error, route: candidate)
-        finished(status: code, error: nil)
+        finished(status: code, error: nil, metered: Metered(usage: TokenUsage(), estimated: false, costUSD: 0, savingUSD: 0))
     }
 
     // MARK: - Ending
@@ -341,6 +378,13 @@ final class Exchange: UpstreamReceiver {
         guard case .relaying = phase else { return }
         phase = .done
         detachUpstream(recycle: false)
+        if let head = heldHead {
+            // A whole answer that broke before it was sent: the client gets a clean error.
+            _ = head
+            heldHead = nil
+            writer.error(APIError(status: .badGateway, code: "upstream_failed", message: "the model server failed mid-answer: \(RequestRouter.describe(error))"), route: candidate)
+            return finished(status: 502, error: error)
+        }
         if let trailer = adapter?.errorTrailer("the model server failed mid-answer: \(RequestRouter.describe(error))", requestID: request.requestID) {
             writer.body(trailer, flush: true)
             writer.end()
@@ -357,6 +401,7 @@ final class Exchange: UpstreamReceiver {
         case .done: return
         case .relaying:
             phase = .done
+            heldHead = nil
             detachUpstream(recycle: false)
             finished(status: 499, error: ClientWentAway())
         default:
@@ -381,13 +426,20 @@ final class Exchange: UpstreamReceiver {
         router.metrics.rejected(status: Int(apiError.status.code), code: apiError.code)
     }
 
-    private func finished(status: Int, error: (any Error)?) {
+    /// The answer's usage and cost (see ``RequestRouter/meter(_:request:reported:tap:)``).
+    private func meter() -> Metered {
+        guard let candidate else { return Metered(usage: TokenUsage(), estimated: true, costUSD: 0, savingUSD: 0) }
+        return router.meter(candidate, request: request, reported: adapter?.usage ?? tap.reportedUsage, tap: tap)
+    }
+
+    private func finished(status: Int, error: (any Error)?, metered: Metered? = nil) {
         timer?.cancel()
         guard let candidate else { return }
         let release = call?.release
         call = nil
         router.finish(
-            candidate: candidate, request: request, sent: sent, tap: tap, status: status, error: error, release: release
+            candidate: candidate, request: request, sent: sent, tap: tap, metered: metered ?? meter(), status: status, error: error,
+            release: release
         )
     }
 

@@ -1,0 +1,157 @@
+import GRDB
+
+/// Which ledger rows a question is about. Every field narrows; nil means any.
+public struct UsageFilter: Sendable, Equatable {
+    public var agent: String?
+    public var model: String?
+    public var provider: String?
+    /// The node that served the request (`served_by`).
+    public var node: String?
+    public var route: String?
+    /// From this time (ms since 1970, inclusive) …
+    public var since: Int64?
+    /// … until this one (exclusive).
+    public var until: Int64?
+
+    public init(
+        agent: String? = nil, model: String? = nil, provider: String? = nil, node: String? = nil, route: String? = nil, since: Int64? = nil,
+        until: Int64? = nil
+    ) {
+        self.agent = agent
+        self.model = model
+        self.provider = provider
+        self.node = node
+        self.route = route
+        self.since = since
+        self.until = until
+    }
+}
+
+/// What a ledger question may group by.
+public enum UsageGrouping: String, Sendable, CaseIterable {
+    case agent, model, physicalModel = "physical_model", provider, node, route, status, day, hour
+
+    /// The SQL expression of the group: a fixed column or a bucket of `ts`, never caller text.
+    var expression: String {
+        switch self {
+        case .agent: return "agent"
+        case .model: return "model"
+        case .physicalModel: return "physical_model"
+        case .provider: return "coalesce(provider, '')"
+        case .node: return "served_by"
+        case .route: return "route"
+        case .status: return "CAST(status AS TEXT)"
+        case .day: return "CAST((ts / 86400000) * 86400000 AS TEXT)"
+        case .hour: return "CAST((ts / 3600000) * 3600000 AS TEXT)"
+        }
+    }
+}
+
+/// A group's totals.
+public struct UsageTotals: Sendable, Equatable {
+    /// The group's values, in the order asked (`day`/`hour` as their start in ms).
+    public var group: [String]
+    public var requests: Int64
+    public var errors: Int64
+    public var promptTokens: Int64
+    public var cachedTokens: Int64
+    public var completionTokens: Int64
+    public var reasoningTokens: Int64
+    public var costUSD: Double
+    public var savingUSD: Double
+    public var averageLatencyMs: Double
+}
+
+/// The usage ledger: one row per request, mesh-wide, and hourly rollups.
+extension MeshStore {
+    /// Ledger rows, newest first, at most `limit`.
+    public func usage(_ filter: UsageFilter = UsageFilter(), limit: Int = 1000) async throws -> [UsageRecord] {
+        try await pool.read { db in
+            try Self.filtered(UsageRecord.all(), filter).order(Column("ts").desc).limit(max(0, min(limit, 100_000))).fetchAll(db)
+        }
+    }
+
+    /// Totals per group (no grouping: one total), biggest cost first.
+    public func usageTotals(_ filter: UsageFilter = UsageFilter(), groupBy groups: [UsageGrouping] = []) async throws -> [UsageTotals] {
+        try await pool.read { db in
+            var conditions: [String] = []
+            var arguments: [any DatabaseValueConvertible] = []
+            func add(_ column: String, _ value: (any DatabaseValueConvertible)?, _ op: String = "=") {
+                guard let value else { return }
+                conditions.append("\(column) \(op) ?")
+                arguments.append(value)
+            }
+            add("agent", filter.agent)
+            add("model", filter.model)
+            add("provider", filter.provider)
+            add("served_by", filter.node)
+            add("route", filter.route)
+            add("ts", filter.since, ">=")
+            add("ts", filter.until, "<")
+            let keys = groups.map(\.expression)
+            let sql = """
+                SELECT \((keys + ["''"]).joined(separator: ", ")), count(*), sum(status >= 400), sum(prompt_tokens), sum(cached_tokens),
+                  sum(completion_tokens), sum(reasoning_tokens), total(cost_usd), total(saving_usd), avg(latency_ms)
+                FROM usage \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
+                \(keys.isEmpty ? "" : "GROUP BY " + keys.joined(separator: ", "))
+                ORDER BY total(cost_usd) DESC, count(*) DESC
+                """
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).compactMap { row in
+                let n = keys.count + 1
+                let requests: Int64 = row[n]
+                guard requests > 0 else { return nil }
+                return UsageTotals(
+                    group: (0..<keys.count).map { (row[$0] as String?) ?? "" }, requests: requests, errors: row[n + 1] ?? 0,
+                    promptTokens: row[n + 2] ?? 0, cachedTokens: row[n + 3] ?? 0, completionTokens: row[n + 4] ?? 0,
+                    reasoningTokens: row[n + 5] ?? 0, costUSD: row[n + 6], savingUSD: row[n + 7], averageLatencyMs: row[n + 8] ?? 0
+                )
+            }
+        }
+    }
+
+    private static func filtered(_ request: QueryInterfaceRequest<UsageRecord>, _ filter: UsageFilter) -> QueryInterfaceRequest<UsageRecord> {
+        var request = request
+        if let agent = filter.agent { request = request.filter(Column("agent") == agent) }
+        if let model = filter.model { request = request.filter(Column("model") == model) }
+        if let provider = filter.provider { request = request.filter(Column("provider") == provider) }
+        if let node = filter.node { request = request.filter(Column("served_by") == node) }
+        if let route = filter.route { request = request.filter(Column("route") == route) }
+        if let since = filter.since { request = request.filter(Column("ts") >= since) }
+        if let until = filter.until { request = request.filter(Column("ts") < until) }
+        return request
+    }
+
+    /// Sums this node's complete hours of ledger rows into rollup rows (replicated like any
+    /// owned row). Idempotent: progress is remembered, and an hour is rolled up once it ended.
+    @discardableResult
+    public func rollUpUsage(now: Int64) async throws -> Int {
+        try await write { writer in try writer.rollUpUsage(now: now) }
+    }
+}
+
+extension LocalWriter {
+    mutating func rollUpUsage(now: Int64) throws -> Int {
+        let hour: Int64 = 3_600_000
+        let through = try Int64.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'usage_rollup_through'") ?? 0
+        let end = now / hour * hour
+        guard end > through else { return 0 }
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT (ts / 3600000) * 3600000 AS bucket, agent, model, route, count(*), sum(status >= 400), sum(prompt_tokens),
+              sum(cached_tokens), sum(completion_tokens), sum(reasoning_tokens), total(cost_usd), total(saving_usd), total(latency_ms)
+            FROM usage WHERE node_id = ? AND ts >= ? AND ts < ?
+            GROUP BY bucket, agent, model, route
+            """, arguments: [nodeID, through, end])
+        for row in rows {
+            try put(UsageRollupRecord(
+                nodeID: nodeID, hour: row[0], agent: row[1], model: row[2], route: row[3], requests: row[4], errors: row[5],
+                promptTokens: row[6], cachedTokens: row[7], completionTokens: row[8], reasoningTokens: row[9], costUSD: row[10],
+                savingUSD: row[11], latencyMs: row[12]
+            ))
+        }
+        try db.execute(
+            sql: "INSERT INTO meta (key, value) VALUES ('usage_rollup_through', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            arguments: [String(end)]
+        )
+        return rows.count
+    }
+}
