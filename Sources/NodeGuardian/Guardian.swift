@@ -125,8 +125,12 @@ public enum Guardian {
             swapperNames[name] = name
             for alias in model.aliases { swapperNames[alias] = name }
         }
+        let cloud = CloudProviders(providers: config.providers, models: config.cloudModels)
+        for (name, reason) in cloud.disabled.sorted(by: { $0.key < $1.key }) {
+            logger.warning("provider \(name) is off: \(reason)")
+        }
         let catalog = ModelCatalog(
-            store: store, aliases: config.router.aliases, swapperNames: swapperNames, ollamaURL: ollamaSource?.client.baseURL.base
+            store: store, aliases: config.router.aliases, swapperNames: swapperNames, ollamaURL: ollamaSource?.client.baseURL.base, cloud: cloud
         )
         // The agents' keys and who may do what are shared by the router and the node's own API.
         let keys = AgentKeys(store: store)

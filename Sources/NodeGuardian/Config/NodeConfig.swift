@@ -18,6 +18,10 @@ public struct NodeConfig: Sendable, Decodable {
     /// Local model servers; inline, or the path of a file holding just this section.
     public var swapper: SwapperConfig?
     public var router: RouterConfig
+    /// Cloud providers the router may fall back to (keys from the environment).
+    public var providers: [String: ProviderConfig]
+    /// Cloud models agents may name, by provider, with their prices.
+    public var cloudModels: [String: CloudModelConfig]
 
     /// Where a node looks for Ollama when its config does not say (`ollama: null` turns it off).
     public static let defaultOllama = OllamaSection(url: HTTPURL(parsing: "http://127.0.0.1:11434")!)
@@ -27,6 +31,8 @@ public struct NodeConfig: Sendable, Decodable {
         agents: [AgentConfig] = [], mesh: MeshConfig = MeshConfig(), swapper: SwapperConfig? = nil, router: RouterConfig = RouterConfig()
     ) {
         self.router = router
+        self.providers = [:]
+        self.cloudModels = [:]
         self.node = node
         self.ollama = ollama
         self.metrics = metrics
@@ -35,7 +41,7 @@ public struct NodeConfig: Sendable, Decodable {
         self.swapper = swapper
     }
 
-    enum CodingKeys: String, CodingKey { case node, ollama, metrics, agents, mesh, swapper, router }
+    enum CodingKeys: String, CodingKey { case node, ollama, metrics, agents, mesh, swapper, router, providers, cloudModels = "cloud_models" }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -46,6 +52,22 @@ public struct NodeConfig: Sendable, Decodable {
         agents = try c.decode(.agents, default: [])
         mesh = try c.decode(.mesh, default: MeshConfig())
         router = try c.decode(.router, default: RouterConfig())
+        providers = try c.decode(.providers, default: [:])
+        cloudModels = try c.decode(.cloudModels, default: [:])
+        for name in providers.keys where !MeshName.isValid(name) {
+            throw DecodingError.dataCorruptedError(forKey: .providers, in: c, debugDescription: "invalid provider name \"\(name)\" (letters, digits, '.', '-', '_')")
+        }
+        for (name, model) in cloudModels {
+            guard providers[model.provider] != nil else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .cloudModels, in: c,
+                    debugDescription: "cloud model \"\(name)\" names provider \"\(model.provider)\", which providers: does not list"
+                )
+            }
+            guard !name.contains("/"), !name.isEmpty, name.utf8.count <= 256 else {
+                throw DecodingError.dataCorruptedError(forKey: .cloudModels, in: c, debugDescription: "cloud model names cannot contain \"/\" (it pins a provider or node)")
+            }
+        }
         if let path = try? c.decodeIfPresent(String.self, forKey: .swapper) {
             swapper = try SwapperConfig.load(path: ConfigContext.resolve(path))
         } else {
@@ -212,22 +234,26 @@ public struct MetricsSection: Sendable, Decodable {
     public var rollupRetention: ConfigDuration
     public var minuteRollupRetention: ConfigDuration
     public var usageRetention: ConfigDuration
+    /// Hourly usage rollups outlive the per-request rows.
+    public var usageRollupRetention: ConfigDuration
 
     public init(
         interval: ConfigDuration = .seconds(10), rawRetention: ConfigDuration = .hours(24),
         rollupRetention: ConfigDuration = .days(30), minuteRollupRetention: ConfigDuration = .days(7),
-        usageRetention: ConfigDuration = .days(35)
+        usageRetention: ConfigDuration = .days(35), usageRollupRetention: ConfigDuration = .days(400)
     ) {
         self.interval = interval
         self.rawRetention = rawRetention
         self.rollupRetention = rollupRetention
         self.minuteRollupRetention = minuteRollupRetention
         self.usageRetention = usageRetention
+        self.usageRollupRetention = usageRollupRetention
     }
 
     enum CodingKeys: String, CodingKey {
         case interval, rawRetention = "raw_retention", rollupRetention = "rollup_retention"
         case minuteRollupRetention = "minute_rollup_retention", usageRetention = "usage_retention"
+        case usageRollupRetention = "usage_rollup_retention"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -238,6 +264,7 @@ public struct MetricsSection: Sendable, Decodable {
         rollupRetention = try c.decode(.rollupRetention, default: defaults.rollupRetention)
         minuteRollupRetention = try c.decode(.minuteRollupRetention, default: defaults.minuteRollupRetention)
         usageRetention = try c.decode(.usageRetention, default: defaults.usageRetention)
+        usageRollupRetention = try c.decode(.usageRollupRetention, default: defaults.usageRollupRetention)
         guard interval.milliseconds >= 100 else {
             throw DecodingError.dataCorruptedError(forKey: .interval, in: c, debugDescription: "interval must be at least 100ms")
         }

@@ -31,6 +31,7 @@ public final class NodeMonitor: Service {
         RetentionPolicy(
             rawSamplesMs: config.rawRetention.milliseconds, minuteRollupsMs: config.minuteRollupRetention.milliseconds,
             hourRollupsMs: config.rollupRetention.milliseconds, usageMs: config.usageRetention.milliseconds,
+            usageRollupMs: config.usageRollupRetention.milliseconds,
             changeLogMs: max(config.rawRetention.milliseconds, 3_600_000)
         )
     }
@@ -59,6 +60,7 @@ public final class NodeMonitor: Service {
             if now - lastRollup >= 60_000 {
                 lastRollup = now
                 await maintain { try await self.store.rollUpMetrics(now: now) }
+                await maintain { try await self.store.rollUpUsage(now: now) }
                 await metrics.updateStore(store)
             }
             if now - lastPrune >= 600_000 {
