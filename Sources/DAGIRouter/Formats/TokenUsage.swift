@@ -56,11 +56,14 @@ struct TokenUsage: Sendable, Equatable {
         self.reasoning = reasoning
     }
 
-    /// OpenAI's `usage` object, as the router reports it to OpenAI clients.
+    /// OpenAI's `usage` object, as the router reports it to OpenAI clients. Cache writes (an
+    /// Anthropic upstream's) go in `cache_write_tokens`, as OpenAI's SDK 3.x types name them.
     var openAI: JSONValue {
-        [
+        var details: [String: JSONValue] = ["cached_tokens": .int(cached)]
+        if cacheWrite > 0 { details["cache_write_tokens"] = .int(cacheWrite) }
+        return [
             "prompt_tokens": .int(prompt), "completion_tokens": .int(completion), "total_tokens": .int(prompt &+ completion),
-            "prompt_tokens_details": ["cached_tokens": .int(cached)],
+            "prompt_tokens_details": .object(details),
             "completion_tokens_details": ["reasoning_tokens": .int(reasoning)],
         ]
     }
