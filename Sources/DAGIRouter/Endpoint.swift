@@ -1,9 +1,12 @@
 import HTTPTypes
+import MeshHTTP
 
 /// The inference endpoints the router serves, and where each goes upstream.
 public enum Endpoint: String, Sendable, CaseIterable {
     case chatCompletions, completions, embeddings
     case ollamaChat, ollamaGenerate, ollamaEmbed, ollamaEmbeddings
+    /// Anthropic's Messages API, for agents built on the Anthropic SDK.
+    case anthropicMessages
 
     /// The endpoint a request line names, if it is an inference endpoint (query ignored), and
     /// whether it is the Swapper's own (`/swapper/v1/...`: this node's model servers only,
@@ -29,6 +32,7 @@ public enum Endpoint: String, Sendable, CaseIterable {
         case .ollamaGenerate: return "/api/generate"
         case .ollamaEmbed: return "/api/embed"
         case .ollamaEmbeddings: return "/api/embeddings"
+        case .anthropicMessages: return "/v1/messages"
         }
     }
 
@@ -43,7 +47,7 @@ public enum Endpoint: String, Sendable, CaseIterable {
     /// Where an OpenAI-compatible server (llama-server, Ollama's /v1) serves it.
     var openAIPath: String {
         switch self {
-        case .chatCompletions, .ollamaChat, .ollamaGenerate: return "/v1/chat/completions"
+        case .chatCompletions, .ollamaChat, .ollamaGenerate, .anthropicMessages: return "/v1/chat/completions"
         case .completions: return "/v1/completions"
         case .embeddings, .ollamaEmbed, .ollamaEmbeddings: return "/v1/embeddings"
         }
@@ -52,7 +56,7 @@ public enum Endpoint: String, Sendable, CaseIterable {
     /// The body field the endpoint cannot do without.
     var requiredField: String {
         switch self {
-        case .chatCompletions, .ollamaChat: return "messages"
+        case .chatCompletions, .ollamaChat, .anthropicMessages: return "messages"
         case .completions, .ollamaGenerate, .ollamaEmbeddings: return "prompt"
         case .embeddings, .ollamaEmbed: return "input"
         }
@@ -61,5 +65,14 @@ public enum Endpoint: String, Sendable, CaseIterable {
     /// Ollama streams unless told not to; OpenAI does not unless told to.
     var streamsByDefault: Bool { self == .ollamaChat || self == .ollamaGenerate }
 
-    var canStream: Bool { self == .chatCompletions || self == .completions || streamsByDefault }
+    var canStream: Bool { self == .chatCompletions || self == .completions || self == .anthropicMessages || streamsByDefault }
+
+    /// The shape of this API's error bodies.
+    var errorStyle: APIError.Style {
+        switch format {
+        case .ollama: return .ollama
+        case .anthropic: return .anthropic
+        default: return .openAI
+        }
+    }
 }

@@ -62,11 +62,45 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         JSONValue.object(["error": .string(message), "code": .string(code), "request_id": .string(requestID)]).serialized()
     }
 
-    public func response(requestID: String, ollamaStyle: Bool = false) -> Response {
+    /// Anthropic's error body: `{"type": "error", "error": {"type": ..., "message": ...}}`, with
+    /// the request id beside it and our code inside.
+    public func anthropicBody(requestID: String) -> [UInt8] {
+        let kind: String
+        switch status.code {
+        case 401: kind = "authentication_error"
+        case 403: kind = "permission_error"
+        case 404: kind = "not_found_error"
+        case 413: kind = "request_too_large"
+        case 429: kind = "rate_limit_error"
+        case 503, 529: kind = "overloaded_error"
+        case 500...: kind = "api_error"
+        default: kind = "invalid_request_error"
+        }
+        return JSONValue.object([
+            "type": "error", "error": ["type": .string(kind), "message": .string(message), "code": .string(code)],
+            "request_id": .string(requestID),
+        ]).serialized()
+    }
+
+    /// Which API's error shape a client expects.
+    public enum Style: Sendable {
+        case openAI, ollama, anthropic
+    }
+
+    /// The body in `style`'s shape.
+    public func body(requestID: String, style: Style) -> [UInt8] {
+        switch style {
+        case .openAI: return body(requestID: requestID)
+        case .ollama: return ollamaBody(requestID: requestID)
+        case .anthropic: return anthropicBody(requestID: requestID)
+        }
+    }
+
+    public func response(requestID: String, style: Style = .openAI) -> Response {
         var fields = headers
         fields[.contentType] = "application/json"
         fields[.requestID] = requestID
-        let bytes = ollamaStyle ? ollamaBody(requestID: requestID) : body(requestID: requestID)
+        let bytes = body(requestID: requestID, style: style)
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 

@@ -27,18 +27,18 @@ public struct RequestIDMiddleware: RouterMiddleware {
         // few log lines about a request name it themselves.
         var response: Response
         // Ollama's API answers errors in Ollama's shape, everything else in OpenAI's.
-        let ollama = request.uri.path.hasPrefix("/api/")
+        let style: APIError.Style = request.uri.path.hasPrefix("/api/") ? .ollama : .openAI
         do {
             response = try await next(request, context)
         } catch let error as APIError {
-            response = error.response(requestID: context.requestID, ollamaStyle: ollama)
+            response = error.response(requestID: context.requestID, style: style)
         } catch let error as HTTPError {
             response = APIError(status: error.status, code: APIError.code(for: error.status), message: error.body ?? "\(error.status.reasonPhrase)")
-                .response(requestID: context.requestID, ollamaStyle: ollama)
+                .response(requestID: context.requestID, style: style)
         } catch {
             context.logger.error("unhandled error: \(error)")
             response = APIError(status: .internalServerError, code: "internal_error", message: "internal error")
-                .response(requestID: context.requestID, ollamaStyle: ollama)
+                .response(requestID: context.requestID, style: style)
         }
         response.headers[.requestID] = context.requestID
         return response

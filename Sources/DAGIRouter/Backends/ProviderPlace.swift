@@ -9,18 +9,16 @@ import NIOCore
 struct ProviderPlace: Backend {
     let cloud: CloudProviders
 
+    /// The Messages API version sent: the one under which OpenAI's sampling parameters
+    /// (`temperature`, `top_p`) are still accepted.
+    static let anthropicVersion = "2023-06-01"
+
     func prepareNow(_ request: InferenceRequest, for candidate: Candidate) throws -> UpstreamCall? {
         guard let name = candidate.provider, let provider = cloud.providers[name] else {
             throw AttemptFailure("provider \(candidate.provider ?? "?") is not available (\(cloud.disabled[candidate.provider ?? ""] ?? "not configured"))")
         }
         let model = cloud.models.values.first { $0.provider == name && $0.id == candidate.model }
-        let (path, body, headers, upstream) = try build(request, provider: provider, model: candidate.model, defaultMaxTokens: model?.defaultMaxTokens ?? 4096)
-        let answer: AnswerKind
-        if upstream == request.endpoint.format, upstream != .openAI || !request.stream || request.fields.present.contains("stream_options") {
-            answer = .passthrough
-        } else {
-            answer = .translated(upstream: upstream, client: Self.client(for: request), stream: request.stream)
-        }
+        let (path, body, headers, answer) = try build(request, provider: provider, model: candidate.model, defaultMaxTokens: model?.defaultMaxTokens ?? 4096)
         let head = UpstreamCall.head(path: path, target: provider.target, client: request.head, body: body, requestID: request.requestID, extra: headers)
         return UpstreamCall(target: provider.target, isProvider: true, head: head, body: body, answer: answer, release: nil, peerNonce: nil)
     }
@@ -29,10 +27,10 @@ struct ProviderPlace: Backend {
         try prepareNow(request, for: candidate)!
     }
 
-    /// The path, body and headers for `provider`, and the API its answer will be in.
+    /// The path, body and headers for `provider`, and how to read its answer.
     private func build(
         _ request: InferenceRequest, provider: CloudProviders.Provider, model: String, defaultMaxTokens: Int
-    ) throws -> (String, ByteBuffer, [(String, String)], WireFormat) {
+    ) throws -> (String, ByteBuffer, [(String, String)], AnswerKind) {
         switch provider.kind {
         case .openai:
             let path: String
@@ -41,25 +39,36 @@ struct ProviderPlace: Backend {
             case .completions: path = "/completions"
             default: path = "/chat/completions"
             }
-            let body: ByteBuffer
-            if request.endpoint.format == .openAI {
-                // The client's own body, the model renamed and usage asked for: bytes, not a rebuild.
-                let renamed = request.fields.replacingModel(in: request.body, with: model)
-                body = request.stream ? RequestTranslation.askingForUsage(renamed, fields: try RequestFields.read(renamed)) : renamed
-            } else {
-                body = ByteBuffer(bytes: try RequestTranslation.openAI(request, model: model).serialized())
+            let (body, answer) = try OpenAICompatible.call(request, model: model, renameModel: true)
+            return (path, body, [("authorization", "Bearer \(provider.key)")], answer)
+        case .anthropic:
+            try Self.requireChat(request, provider)
+            let headers = [("x-api-key", provider.key), ("anthropic-version", Self.anthropicVersion)]
+            if request.endpoint.format == .anthropic {
+                // An Anthropic client to Anthropic: its own body, the model renamed.
+                return ("/v1/messages", request.fields.replacingModel(in: request.body, with: model), headers, .observed(upstream: .anthropic))
             }
-            return (path, body, [("authorization", "Bearer \(provider.key)")], .openAI)
-        case .anthropic, .gemini:
-            throw AttemptFailure("\(provider.kind.rawValue) providers are not wired yet")
+            let openAI = try RequestTranslation.openAI(request, model: model)
+            let body = try AnthropicTranslation.messagesRequest(fromOpenAI: openAI, model: model, defaultMaxTokens: defaultMaxTokens)
+            return ("/v1/messages", ByteBuffer(bytes: body.serialized()), headers, .translated(upstream: .anthropic, client: ClientKind(request), stream: request.stream))
+        case .gemini:
+            try Self.requireChat(request, provider)
+            let openAI = try RequestTranslation.openAI(request, model: model)
+            let body = try GeminiTranslation.request(fromOpenAI: openAI)
+            return (
+                GeminiTranslation.path(model: model, stream: request.stream), ByteBuffer(bytes: body.serialized()), [("x-goog-api-key", provider.key)],
+                .translated(upstream: .gemini, client: ClientKind(request), stream: request.stream)
+            )
         }
     }
 
-    /// How the client's answer is written, by the API it called.
-    static func client(for request: InferenceRequest) -> ClientKind {
-        switch request.endpoint.format {
-        case .ollama: return .ollama(request.endpoint, model: request.requestedModel, started: request.started)
-        default: return .openAI(includeUsage: request.wantsUsage, model: request.requestedModel)
+    /// Anthropic and Gemini are reached for chat only (their embeddings and completions APIs are
+    /// other shapes): anything else is the client's error, not a failed attempt.
+    private static func requireChat(_ request: InferenceRequest, _ provider: CloudProviders.Provider) throws {
+        switch request.endpoint {
+        case .chatCompletions, .ollamaChat, .ollamaGenerate, .anthropicMessages: return
+        default:
+            throw APIError.badRequest("\(provider.name) (\(provider.kind.rawValue)) serves chat only, not \(request.endpoint.path)", code: "unsupported_endpoint")
         }
     }
 }

@@ -39,15 +39,56 @@ final class PassthroughAnswer: AnswerAdapter {
     var usage: TokenUsage? { nil }
 }
 
+/// Bytes relayed unchanged while the upstream's dialect reads them for the usage they report.
+final class ObservedAnswer: AnswerAdapter {
+    private let passthrough = PassthroughAnswer()
+    private var dialect: any UpstreamDialect
+    private var events = ServerSentEventReader()
+    private var whole = ByteBuffer()
+    private var streaming = true
+
+    init(_ dialect: any UpstreamDialect) { self.dialect = dialect }
+
+    func contentType(upstream: String?) -> String? {
+        streaming = StreamFormat(contentType: upstream) == .serverSentEvents
+        return passthrough.contentType(upstream: upstream)
+    }
+
+    func feed(_ chunk: ByteBuffer) -> ByteBuffer? {
+        if streaming {
+            // A malformed event only costs the reading, never the relay.
+            for event in (try? events.feed(chunk)) ?? [] { _ = try? dialect.chunks(from: event) }
+        } else if whole.readableBytes + chunk.readableBytes <= TranslatedAnswer.wholeLimit {
+            var copy = chunk
+            whole.writeBuffer(&copy)
+        }
+        return chunk
+    }
+
+    func finish() -> ByteBuffer? {
+        if !streaming, let answer = try? JSONValue.parse(whole.readableBytesView) { _ = try? dialect.completion(from: answer) }
+        return nil
+    }
+
+    func errorTrailer(_ message: String, requestID: String) -> ByteBuffer? { passthrough.errorTrailer(message, requestID: requestID) }
+    var isPassthrough: Bool { true }
+    var streams: Bool { passthrough.streams }
+    var usage: TokenUsage? { dialect.usage }
+}
+
 /// Which adapter an answer needs; decided where the call is prepared, built on the relay's loop.
 enum AnswerKind: Sendable {
     case passthrough
+    /// Relayed unchanged, read along the way by `upstream`'s dialect for its usage (an API whose
+    /// usage the relay's tap cannot read from the tail alone).
+    case observed(upstream: WireFormat)
     /// An upstream answering in `upstream`'s API, for a client of another.
     case translated(upstream: WireFormat, client: ClientKind, stream: Bool)
 
     func makeAdapter() -> any AnswerAdapter {
         switch self {
         case .passthrough: return PassthroughAnswer()
+        case .observed(let upstream): return ObservedAnswer(upstream.makeUpstreamDialect())
         case .translated(let upstream, let client, let stream):
             return TranslatedAnswer(upstream: upstream.makeUpstreamDialect(), client: client.makeDialect(), streaming: stream)
         }

@@ -13,6 +13,7 @@ extension Endpoint {
         switch self {
         case .chatCompletions, .completions, .embeddings: return .openAI
         case .ollamaChat, .ollamaGenerate, .ollamaEmbed, .ollamaEmbeddings: return .ollama
+        case .anthropicMessages: return .anthropic
         }
     }
 }
@@ -21,11 +22,22 @@ extension Endpoint {
 enum ClientKind: Sendable {
     case openAI(includeUsage: Bool, model: String)
     case ollama(Endpoint, model: String, started: ContinuousClock.Instant)
+    case anthropic(model: String)
+
+    /// How a client of `request`'s API gets its answer.
+    init(_ request: InferenceRequest) {
+        switch request.endpoint.format {
+        case .ollama: self = .ollama(request.endpoint, model: request.requestedModel, started: request.started)
+        case .anthropic: self = .anthropic(model: request.requestedModel)
+        case .openAI, .gemini: self = .openAI(includeUsage: request.wantsUsage, model: request.requestedModel)
+        }
+    }
 
     func makeDialect() -> any ClientDialect {
         switch self {
         case .openAI(let includeUsage, let model): return OpenAIClient(includeUsage: includeUsage, model: model)
         case .ollama(let endpoint, let model, let started): return OllamaClient(endpoint: endpoint, model: model, started: started)
+        case .anthropic(let model): return AnthropicClient(model: model)
         }
     }
 }
@@ -35,7 +47,8 @@ extension WireFormat {
     func makeUpstreamDialect() -> any UpstreamDialect {
         switch self {
         case .openAI, .ollama: return OpenAIUpstream()
-        case .anthropic, .gemini: return OpenAIUpstream()
+        case .anthropic: return AnthropicUpstream()
+        case .gemini: return GeminiUpstream()
         }
     }
 }
@@ -51,7 +64,13 @@ enum RequestTranslation {
             case .ollamaEmbed, .ollamaEmbeddings: return OllamaTranslation.embedRequest(document, endpoint: request.endpoint, model: model)
             default: return try OllamaTranslation.chatRequest(document, endpoint: request.endpoint, model: model, stream: request.stream)
             }
-        case .openAI, .anthropic, .gemini:
+        case .anthropic:
+            guard case .object(var object) = try AnthropicTranslation.openAIRequest(fromMessages: try parse(request.body)) else {
+                throw APIError.badRequest("the body must be a JSON object", code: "invalid_json")
+            }
+            object["model"] = .string(model)
+            return .object(object)
+        case .openAI, .gemini:
             guard case .object(var object) = try parse(request.body) else { throw APIError.badRequest("the body must be a JSON object", code: "invalid_json") }
             object["model"] = .string(model)
             if request.stream { object["stream_options"] = ["include_usage": true] }

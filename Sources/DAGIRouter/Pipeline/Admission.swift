@@ -42,7 +42,9 @@ struct Admission: Sendable {
             return audience.isAdmin(authorization: authorization, loopback: loopback) ? .admitted(.operator) : .refused(audience.adminRequired(authorization: authorization))
         }
         if head.headerFields[.dagiHop] != nil { return hop(head) }
-        switch keys.lookup(head.headerFields[.authorization]) {
+        // Anthropic's SDKs send the key as `x-api-key`; it is the same key.
+        let authorization = head.headerFields[.authorization] ?? head.headerFields[.xAPIKey].map { "Bearer " + $0 }
+        switch keys.lookup(authorization) {
         case .agent(let agent):
             // A deleted agent's key is revoked everywhere as soon as the deletion replicates. An
             // agent this node has not seen yet (just created by `dagi` in another process) is
@@ -134,4 +136,5 @@ extension HTTPField.Name {
     static let dagiModel = HTTPField.Name("x-dagi-model")!
     static let dagiRoute = HTTPField.Name("x-dagi-route")!
     static let dagiCost = HTTPField.Name("x-dagi-cost-usd")!
+    static let xAPIKey = HTTPField.Name("x-api-key")!
 }

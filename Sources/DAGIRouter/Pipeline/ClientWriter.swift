@@ -5,13 +5,13 @@ import NIOHTTPTypes
 
 /// Writes one request's answer to the client: the head with where it ran (and, for a hop, this
 /// node's signature), body parts flushed as they come for streams, the end, and errors in the
-/// client's API (OpenAI's or Ollama's shape) with the request id. Confined to the client
+/// client's API (OpenAI's, Ollama's or Anthropic's shape) with the request id. Confined to the client
 /// connection's event loop; tells the connection's handler when the answer is complete.
 final class ClientWriter {
     let context: ChannelHandlerContext
     unowned let handler: InferenceHandler
     let requestID: String
-    let ollamaStyle: Bool
+    let errorStyle: APIError.Style
     let keepAlive: Bool
     /// Signs the answer of a hop with its status (nil for a client's request).
     let signature: ((Int) -> [(String, String)])?
@@ -19,13 +19,13 @@ final class ClientWriter {
     private var ended = false
 
     init(
-        context: ChannelHandlerContext, handler: InferenceHandler, requestID: String, ollamaStyle: Bool, keepAlive: Bool,
+        context: ChannelHandlerContext, handler: InferenceHandler, requestID: String, errorStyle: APIError.Style, keepAlive: Bool,
         signature: ((Int) -> [(String, String)])?
     ) {
         self.context = context
         self.handler = handler
         self.requestID = requestID
-        self.ollamaStyle = ollamaStyle
+        self.errorStyle = errorStyle
         self.keepAlive = keepAlive
         self.signature = signature
     }
@@ -72,7 +72,7 @@ final class ClientWriter {
         guard !headWritten, !ended else { return }
         var fields = error.headers
         fields[.contentType] = "application/json"
-        let body = ollamaStyle ? error.ollamaBody(requestID: requestID) : error.body(requestID: requestID)
+        let body = error.body(requestID: requestID, style: errorStyle)
         fields[.contentLength] = String(body.count)
         head(HTTPResponse(status: error.status, headerFields: fields), route: route, flush: false)
         self.body(context.channel.allocator.buffer(bytes: body), flush: false)

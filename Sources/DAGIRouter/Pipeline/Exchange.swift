@@ -22,7 +22,7 @@ final class Exchange: UpstreamReceiver {
         case awaitingHead
         /// An answer not to relay (a failover status, or an error to rephrase): its body is read,
         /// bounded, for the message.
-        case readingError(HTTPResponseStatus, ByteBuffer)
+        case readingError(HTTPResponseHead, ByteBuffer)
         case relaying
         case done
     }
@@ -210,9 +210,9 @@ final class Exchange: UpstreamReceiver {
             } catch {
                 relayFailed(error)
             }
-        case (.body(var chunk), .readingError(let status, var collected)):
+        case (.body(var chunk), .readingError(let head, var collected)):
             if collected.readableBytes < 64 << 10 { collected.writeBuffer(&chunk) }
-            phase = .readingError(status, collected)
+            phase = .readingError(head, collected)
         case (.end, .relaying):
             let last: ByteBuffer?
             do {
@@ -239,8 +239,8 @@ final class Exchange: UpstreamReceiver {
                 writer.end(trailers: [.dagiCost: cost])
             }
             finished(status: status, error: nil, metered: metered)
-        case (.end, .readingError(let status, let body)):
-            errorAnswered(status, body: body)
+        case (.end, .readingError(let head, let body)):
+            errorAnswered(head, body: body)
         default:
             break
         }
@@ -271,9 +271,9 @@ final class Exchange: UpstreamReceiver {
         if code < 200 || code >= 300 {
             // Read the explanation (bounded, briefly): a failover status moves on with it; a
             // client error is rephrased in the client's API, never relayed raw.
-            phase = .readingError(head.status, ByteBuffer())
+            phase = .readingError(head, ByteBuffer())
             arm(.seconds(5)) { [self] in
-                if case .readingError(let status, let body) = phase { errorAnswered(status, body: body) }
+                if case .readingError(let head, let body) = phase { errorAnswered(head, body: body) }
             }
             return
         }
@@ -343,10 +343,17 @@ final class Exchange: UpstreamReceiver {
 
     /// An answer that is not relayed: a failover status tries the next candidate; anything
     /// else is the client's error, answered in the client's API with the upstream's message.
-    private func errorAnswered(_ status: HTTPResponseStatus, body: ByteBuffer) {
-        let code = Int(status.code)
+    private func errorAnswered(_ head: HTTPResponseHead, body: ByteBuffer) {
+        let code = Int(head.status.code)
         let message = RequestRouter.errorMessage(in: body)
-        if code >= 500 || code == 429 || code < 200 || candidate?.place == .remote && (code == 401 || code == 403 || code == 404) {
+        if code == 429, let candidate {
+            // The upstream says when to come back: it is left alone until then (a provider's
+            // Retry-After, or Gemini's RetryInfo), else for the usual cooldown.
+            router.health.rest(candidate.key, for: ProviderErrors.retryAfter(headers: head.headers, body: body) ?? router.config.cooldown.duration)
+        }
+        // Too long a prompt for this model is no reason to fail: a bigger one may take it.
+        let tooLong = code == 400 && ProviderErrors.isContextLength(status: code, body: body)
+        if code >= 500 || code == 429 || code < 200 || tooLong || candidate?.place == .remote && (code == 401 || code == 403 || code == 404) {
             return attemptFailed("answered \(code)\(message.isEmpty ? "" : ": \(message)")")
         }
         timer?.cancel()

@@ -267,7 +267,7 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
             signature = { status in verifier.signResponse(status: status, to: pending, body: [UInt8]?.none, now: now()) }
         }
         return ClientWriter(
-            context: context, handler: self, requestID: incoming.requestID, ollamaStyle: incoming.endpoint.isOllama, keepAlive: keepAlive,
+            context: context, handler: self, requestID: incoming.requestID, errorStyle: incoming.endpoint.errorStyle, keepAlive: keepAlive,
             signature: signature
         )
     }

@@ -1,0 +1,26 @@
+import MeshCore
+import MeshHTTP
+import NIOCore
+
+/// The request and answer of an upstream that speaks OpenAI's API (llama-server, Ollama's /v1,
+/// OpenAI, DeepSeek): what every backend that calls one shares.
+enum OpenAICompatible {
+    /// The body to send for `request` as `model`, and how to read the answer.
+    ///
+    /// An OpenAI client's body goes as it came (bytes, not a rebuild), the model renamed when the
+    /// upstream routes on it; a streamed one asks for usage so the ledger is exact, and the
+    /// usage chunk is then kept from a client that did not ask for it. Other clients' requests
+    /// are translated, and so are their answers.
+    static func call(_ request: InferenceRequest, model: String, renameModel: Bool) throws -> (body: ByteBuffer, answer: AnswerKind) {
+        guard request.endpoint.format == .openAI else {
+            let body = ByteBuffer(bytes: try RequestTranslation.openAI(request, model: model).serialized())
+            return (body, .translated(upstream: .openAI, client: ClientKind(request), stream: request.stream))
+        }
+        var body = renameModel && request.fields.model != model ? request.fields.replacingModel(in: request.body, with: model) : request.body
+        guard request.stream, request.endpoint == .chatCompletions, !request.fields.present.contains("stream_options") else {
+            return (body, .passthrough)
+        }
+        body = RequestTranslation.askingForUsage(body, fields: request.fields)
+        return (body, .translated(upstream: .openAI, client: .openAI(includeUsage: false, model: request.requestedModel), stream: true))
+    }
+}
