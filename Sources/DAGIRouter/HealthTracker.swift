@@ -28,6 +28,9 @@ public final class HealthTracker: Sendable {
 
     public func stats(_ key: String) -> Stats { stats.withLock { $0[key] ?? Stats() } }
 
+    /// The statistics of every candidate whose key starts with `prefix` (a provider's models).
+    func stats(withPrefix prefix: String) -> [Stats] { stats.withLock { $0.filter { $0.key.hasPrefix(prefix) }.map(\.value) } }
+
     func begin(_ key: String) { stats.withLock { $0[key, default: Stats()].inflight += 1 } }
 
     func end(_ key: String) { stats.withLock { $0[key, default: Stats()].inflight = max(0, ($0[key]?.inflight ?? 1) - 1) } }

@@ -41,6 +41,10 @@ public struct RouterAPI: Sendable {
             _ = try await router.authenticate(request.head, loopback: context.isLoopback)
             return JSONResponse.make(["models": .array(ollamaModels(loadedOnly: true))])
         }
+        routes.get("/v1/providers") { request, context in
+            try await audience.requireInfo(request, context)
+            return try JSONResponse.make(ProvidersDocument(data: router.providerViews()))
+        }
         routes.get("/api/version") { _, _ in JSONResponse.make(JSONValue.object(["version": "0.6.0"])) }
         routes.get("/v1/routes/{model}") { request, context in
             try audience.requireAdmin(request, context)
@@ -107,4 +111,9 @@ public struct RouteExplanation: Codable, Sendable {
     public var model: String
     public var agent: String?
     public var candidates: [RankedCandidate]
+}
+
+struct ProvidersDocument: Encodable {
+    var object = "list"
+    var data: [ProviderView]
 }

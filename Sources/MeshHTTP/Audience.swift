@@ -16,20 +16,20 @@ public struct Audience: Sendable {
     /// SHA-256 of the admin token, when one is configured.
     let adminTokenDigest: SHA256.Digest?
     let publicInfo: Bool
-    /// Whether a bearer token is a live agent's key (the router's key table).
-    let isAgentKey: @Sendable (String) async -> Bool
+    /// The live agent whose key a bearer token is (the router's key table).
+    let agentForKey: @Sendable (String) async -> String?
     let verifier: MeshVerifier?
     let now: @Sendable () -> Int64
 
     public init(
         adminToken: String?, publicInfo: Bool, verifier: MeshVerifier?, now: @escaping @Sendable () -> Int64,
-        isAgentKey: @escaping @Sendable (String) async -> Bool
+        agentForKey: @escaping @Sendable (String) async -> String?
     ) {
         self.adminTokenDigest = adminToken.map { SHA256.hash(data: Array($0.utf8)) }
         self.publicInfo = publicInfo
         self.verifier = verifier
         self.now = now
-        self.isAgentKey = isAgentKey
+        self.agentForKey = agentForKey
     }
 
     /// Refuses (403, or 401 for a wrong credential) unless the caller may administer the node.
@@ -52,20 +52,32 @@ public struct Audience: Sendable {
         )
     }
 
-    /// Refuses unless the caller may read the node's information.
-    public func requireInfo(_ request: Request, _ context: MeshRequestContext) async throws {
-        if publicInfo || context.isLoopback || hasAdminToken(request.headers[.authorization]) { return }
-        if let token = request.headers[.authorization].flatMap(BearerToken.parse), await isAgentKey(token) { return }
+    /// Who may read the node's information, as far as the reading is concerned.
+    public enum Reader: Sendable, Equatable {
+        /// This machine, the admin token, or a peer: everything.
+        case operatorOrPeer
+        /// An agent by its key: what concerns that agent.
+        case agent(String)
+        /// Anyone (`node.public_info`).
+        case anyone
+    }
+
+    /// Refuses unless the caller may read the node's information; says who reads.
+    @discardableResult
+    public func requireInfo(_ request: Request, _ context: MeshRequestContext) async throws -> Reader {
+        if context.isLoopback || hasAdminToken(request.headers[.authorization]) { return .operatorOrPeer }
+        if let token = request.headers[.authorization].flatMap(BearerToken.parse), let agent = await agentForKey(token) { return .agent(agent) }
         if let verifier, request.headers[HTTPField.Name(MeshSignature.signatureHeader)!] != nil {
             let now = self.now()
             do {
                 let pending = try verifier.precheck(header: { request.headers[HTTPField.Name($0)!] }, now: now)
                 _ = try verifier.verify(pending, method: request.method.rawValue, target: request.uri.description, body: [UInt8](), now: now)
-                return
+                return .operatorOrPeer
             } catch {
                 throw APIError(status: .unauthorized, code: error.code, message: "signed request refused: \(error.rawValue)")
             }
         }
+        if publicInfo { return .anyone }
         throw APIError(
             status: .unauthorized, code: "credentials_required",
             message: "node information is served to this machine, an agent key, a mesh signature or the admin token (or set node.public_info)",

@@ -136,7 +136,7 @@ public enum Guardian {
         let keys = AgentKeys(store: store)
         let audience = Audience(
             adminToken: try Secrets.token(config.node.adminTokenEnv, purpose: "node.admin_token_env"), publicInfo: config.node.publicInfo,
-            verifier: verifier, now: { store.clock.wallMilliseconds() }, isAgentKey: { keys.agent(forKey: $0) != nil }
+            verifier: verifier, now: { store.clock.wallMilliseconds() }, agentForKey: { keys.agent(forKey: $0) }
         )
         let requestRouter = try RequestRouter(
             config: config.router, serverLimits: config.node.serverLimits, store: store, catalog: catalog, keys: keys, audience: audience,
@@ -154,6 +154,7 @@ public enum Guardian {
         sync.register(on: router)
         swapperAPI.register(on: router, audience: audience)
         RouterAPI(router: requestRouter, audience: audience).register(on: router)
+        UsageAPI(store: store, audience: audience).register(on: router)
         let listen = config.node.listen
         // HTTP/1 with the router's handler for inference requests in each connection's pipeline.
         var server = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: requestRouter.channelHandlers()))

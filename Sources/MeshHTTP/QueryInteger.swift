@@ -1,11 +1,9 @@
-import MeshHTTP
-
 /// An integer query parameter, range-checked before anyone computes with it: `?tail=-1` used to
 /// reach `suffix(-1)`, which traps — a remote crash of the node. Out of range or not a number is
 /// a 400 in OpenAI's error shape.
-enum QueryInteger {
+public enum QueryInteger {
     /// nil when the parameter is absent.
-    static func read(_ text: String?, name: String, in range: ClosedRange<Int>) throws -> Int? {
+    public static func read(_ text: String?, name: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let text else { return nil }
         guard let value = Int(text), range.contains(value) else {
             throw APIError.badRequest(
