@@ -168,8 +168,12 @@ public final class RequestRouter: Sendable {
         }
     }
 
-    static func exhausted(_ model: String, failures: [(Candidate, String)], timedOut: Bool) -> APIError {
-        let reasons = failures.map { "\($0.0.model)@\($0.0.node): \($0.1)" }.joined(separator: "; ")
+    /// Every candidate failed; `withheld` names the cloud models the agent may not use.
+    static func exhausted(_ model: String, failures: [(Candidate, String)], timedOut: Bool, withheld: (agent: String, models: [String])? = nil) -> APIError {
+        var reasons = failures.map { "\($0.0.model)@\($0.0.node): \($0.1)" }.joined(separator: "; ")
+        if let withheld, !withheld.models.isEmpty {
+            reasons += "; cloud models not tried (\(withheld.models.joined(separator: ", "))): agent \(withheld.agent) has allow_cloud: false"
+        }
         let details: [JSONValue] = failures.map { candidate, reason in
             ["node": .string(candidate.node), "model": .string(candidate.model), "route": .string(candidate.route), "reason": .string(reason)]
         }

@@ -163,6 +163,13 @@ extension ModelCatalog.Snapshot {
         }
     }
 
+    /// The cloud models an `allow_cloud: false` agent was kept from for `requested`: what the
+    /// error says when every mesh candidate failed (read on that error path only).
+    func cloudWithheld(_ requested: String, agent: String?) -> [String] {
+        guard let policy = agent.flatMap({ agents[$0] }), !policy.allowCloud else { return [] }
+        return (aliases[requested] ?? [requested]).filter { cloud.models[$0] != nil }
+    }
+
     /// Known names close to `name` (edit distance), for a helpful 404.
     func suggestions(for name: String) -> [String] {
         let limit = max(2, name.count / 3)

@@ -99,7 +99,9 @@ final class Exchange: UpstreamReceiver {
         // A single candidate that explained itself (the Swapper's queue is full, there is no
         // room): its own answer. Several: every one's reason.
         if failures.count == 1, let onlyAnswer { return finishWithError(onlyAnswer) }
-        finishWithError(RequestRouter.exhausted(request.requestedModel, failures: failures, timedOut: ContinuousClock.now >= deadline))
+        let agent = request.caller.isHop ? nil : request.caller.agent
+        let withheld = agent.map { ($0, router.catalog.current.cloudWithheld(request.requestedModel, agent: $0)) }
+        finishWithError(RequestRouter.exhausted(request.requestedModel, failures: failures, timedOut: ContinuousClock.now >= deadline, withheld: withheld))
     }
 
     /// Prepares the call in a task (a model start, a peer lookup), then resumes on this loop.
@@ -410,6 +412,9 @@ final class Exchange: UpstreamReceiver {
             phase = .done
             heldHead = nil
             detachUpstream(recycle: false)
+            // Usage comes last in every format: a client that read to the end of the answer and
+            // closed before the upstream's own end (OpenAI's SDK stops at `[DONE]`) was served.
+            if (adapter?.usage ?? tap.reportedUsage) != nil { return finished(status: 200, error: nil) }
             finished(status: 499, error: ClientWentAway())
         default:
             phase = .done

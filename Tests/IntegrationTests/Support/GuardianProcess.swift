@@ -158,7 +158,11 @@ enum Binaries {
     }
 
     /// Runs any executable to completion and returns (status, stdout, stderr).
-    static func runPath(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String, String) {
+    /// Runs `executable` to its end; past `timeout` it is killed (a stuck child fails its test
+    /// instead of hanging the run).
+    static func runPath(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(300)
+    ) async throws -> (Int32, String, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -170,12 +174,17 @@ enum Binaries {
         process.standardOutput = out
         process.standardError = err
         let outData = Mutex(Data()), errData = Mutex(Data())
+        let watchdog = Task {
+            try await Task.sleep(for: timeout)
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
         out.fileHandleForReading.readabilityHandler = { h in let d = h.availableData; outData.withLock { $0.append(d) } }
         err.fileHandleForReading.readabilityHandler = { h in let d = h.availableData; errData.withLock { $0.append(d) } }
         await withCheckedContinuation { continuation in
             process.terminationHandler = { _ in continuation.resume() }
             do { try process.run() } catch { continuation.resume() }
         }
+        watchdog.cancel()
         out.fileHandleForReading.readabilityHandler = nil
         err.fileHandleForReading.readabilityHandler = nil
         outData.withLock { $0.append(out.fileHandleForReading.readDataToEndOfFile()) }
