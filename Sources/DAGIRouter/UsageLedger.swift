@@ -7,7 +7,7 @@ import Synchronization
 /// The usage ledger's writer, kept off the request path: a finished request appends its row to
 /// a buffer (one lock, no await); once a second the buffer is written in one transaction, and
 /// the rows replicate like any owned row. Bounded: past `capacity` rows waiting (a store that
-/// cannot keep up), the oldest are dropped and counted, never the node's memory.
+/// cannot keep up), new rows are dropped, counted and logged, never the node's memory.
 public final class UsageLedger: Service, Sendable {
     let store: MeshStore
     let logger: Logger
@@ -22,36 +22,46 @@ public final class UsageLedger: Service, Sendable {
     }
 
     func record(_ row: UsageRecord) {
-        pending.withLock { pending in
-            if pending.count >= capacity {
-                pending.removeFirst(pending.count - capacity + 1)
-                dropped.add(1, ordering: .relaxed)
-            }
+        // O(1) under the lock, on the event loop: a full buffer refuses the row.
+        let kept = pending.withLock { pending in
+            guard pending.count < capacity else { return false }
             pending.append(row)
+            return true
         }
+        if !kept { dropped.add(1, ordering: .relaxed) }
     }
 
-    /// Rows recorded since start that could not be kept (the store fell behind).
-    var droppedRows: Int { dropped.load(ordering: .relaxed) }
+    /// Rows per write transaction.
+    static let chunk = 2_000
 
     public func flush() async {
         let rows = pending.withLock { pending in
             defer { pending.removeAll(keepingCapacity: true) }
             return pending
         }
+        let lost = dropped.exchange(0, ordering: .relaxed)
+        if lost > 0 { logger.error("usage ledger full: \(lost) rows dropped (the store is not keeping up)") }
         guard !rows.isEmpty else { return }
-        do {
-            let clock = store.clock
-            try await store.write { writer in
-                for var row in rows {
-                    // Unique on this node: the stamp of the moment it is written.
-                    row.id = clock.now().storedValue
-                    try writer.put(row)
+        // Short transactions after a backlog: other writers wait for one chunk, not all of it.
+        var start = 0
+        while start < rows.count {
+            let chunk = rows[start..<min(start + Self.chunk, rows.count)]
+            do {
+                let clock = store.clock
+                try await store.write { writer in
+                    for var row in chunk {
+                        // Unique on this node: the stamp of the moment it is written.
+                        row.id = clock.now().storedValue
+                        try writer.put(row)
+                    }
                 }
+            } catch {
+                let unwritten = rows[start...]
+                pending.withLock { $0.insert(contentsOf: unwritten.suffix(capacity - min(capacity, $0.count)), at: 0) }
+                logger.error("usage ledger flush failed, retrying: \(error)")
+                return
             }
-        } catch {
-            pending.withLock { $0.insert(contentsOf: rows.suffix(capacity - min(capacity, $0.count)), at: 0) }
-            logger.error("usage ledger flush failed, retrying: \(error)")
+            start += Self.chunk
         }
     }
 

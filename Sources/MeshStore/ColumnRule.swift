@@ -56,6 +56,8 @@ public struct ColumnRule: Sendable {
     public static let url = ColumnRule(kind: .url, nullable: false)
     /// A count of things (requests, tokens, samples): never negative, never near overflow.
     public static let count = ColumnRule(kind: .integer(0...ColumnRule.maxCount), nullable: false)
+    /// Tokens of one request: the bound the router clamps reported counts to.
+    public static let tokens = ColumnRule(kind: .integer(0...(1 << 40)), nullable: false)
     /// A size in bytes, up to an exbibyte.
     public static let bytes = ColumnRule(kind: .integer(0...(1 << 60)), nullable: false)
     /// Any finite real of a magnitude arithmetic on it cannot overflow to infinity.

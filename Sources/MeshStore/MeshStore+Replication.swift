@@ -175,13 +175,21 @@ extension MeshStore {
 
     // MARK: - Snapshots
 
-    /// Every replicated row and the version vector they reflect, read in one transaction.
+    /// Ledger rows a snapshot carries, newest first: a snapshot is one frame (bounded when
+    /// inflated), and a busy mesh's 35 days of requests would outgrow it. A node bootstrapped
+    /// from a snapshot has the mesh's recent requests and the hourly rollups; older rows stay on
+    /// the nodes that saw them.
+    public static let snapshotUsageRows = 100_000
+
+    /// Every replicated row (the ledger's newest ``snapshotUsageRows``) and the version vector
+    /// they reflect, read in one transaction.
     public func snapshot() async throws -> Snapshot {
         try await pool.read { db in
             var rows: [SnapshotRow] = []
             for schema in TableSchema.all {
+                let newest = schema.table == .usage ? " ORDER BY ts DESC LIMIT \(Self.snapshotUsageRows)" : ""
                 let cursor = try Row.fetchCursor(
-                    db, sql: "SELECT \(schema.columns.joined(separator: ",")), origin, hlc FROM \(schema.name)"
+                    db, sql: "SELECT \(schema.columns.joined(separator: ",")), origin, hlc FROM \(schema.name)\(newest)"
                 )
                 let count = schema.columns.count
                 while let row = try cursor.next() {

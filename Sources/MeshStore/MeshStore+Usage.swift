@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// Which ledger rows a question is about. Every field narrows; nil means any.
@@ -30,6 +31,26 @@ public struct UsageFilter: Sendable, Equatable {
 /// What a ledger question may group by.
 public enum UsageGrouping: String, Sendable, CaseIterable {
     case agent, model, physicalModel = "physical_model", provider, node, route, status, day, hour
+
+    /// What a `group_by` list may hold, and why one was refused.
+    public struct ListError: Error, Sendable, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// A comma-separated list (`agent, model`): known names, each once, at most four — every
+    /// term is an expression SQLite evaluates for every ledger row.
+    public static func list(_ text: String) throws(ListError) -> [UsageGrouping] {
+        var groups: [UsageGrouping] = []
+        for name in text.split(separator: ",") {
+            let trimmed = name.trimmingCharacters(in: .whitespaces)
+            guard let grouping = UsageGrouping(rawValue: trimmed) else {
+                throw ListError(description: "group_by takes \(allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            if !groups.contains(grouping) { groups.append(grouping) }
+        }
+        guard groups.count <= 4 else { throw ListError(description: "group_by takes at most 4 groupings") }
+        return groups
+    }
 
     /// The SQL expression of the group: a fixed column or a bucket of `ts`, never caller text.
     var expression: String {
@@ -90,8 +111,9 @@ extension MeshStore {
             add("ts", filter.until, "<")
             let keys = groups.map(\.expression)
             let sql = """
-                SELECT \((keys + ["''"]).joined(separator: ", ")), count(*), sum(status >= 400), sum(prompt_tokens), sum(cached_tokens),
-                  sum(completion_tokens), sum(reasoning_tokens), total(cost_usd), total(saving_usd), avg(latency_ms)
+                SELECT \((keys + ["''"]).joined(separator: ", ")), count(*), sum(status >= 400), \(Self.sum("prompt_tokens")),
+                  \(Self.sum("cached_tokens")), \(Self.sum("completion_tokens")), \(Self.sum("reasoning_tokens")), total(cost_usd),
+                  total(saving_usd), avg(latency_ms)
                 FROM usage \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
                 \(keys.isEmpty ? "" : "GROUP BY " + keys.joined(separator: ", "))
                 ORDER BY total(cost_usd) DESC, count(*) DESC
@@ -129,18 +151,29 @@ extension MeshStore {
     }
 }
 
+extension MeshStore {
+    /// A column's sum that cannot overflow: SQLite's `sum()` of integers fails the whole query
+    /// past Int64 (rows from peers are bounded one by one, not in total), `total()` is a double;
+    /// capped, it converts back to an integer safely.
+    static func sum(_ column: String) -> String { "CAST(min(total(\(column)), 9e18) AS INTEGER)" }
+}
+
 extension LocalWriter {
     mutating func rollUpUsage(now: Int64) throws -> Int {
         let hour: Int64 = 3_600_000
         let through = try Int64.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'usage_rollup_through'") ?? 0
         let end = now / hour * hour
         guard end > through else { return 0 }
+        // Rows reach the ledger up to a flush after their request ended, later after a failed
+        // flush: the two hours before the watermark are summed again (the rollup is an upsert).
+        let from = max(0, through - 2 * hour)
         let rows = try Row.fetchAll(db, sql: """
-            SELECT (ts / 3600000) * 3600000 AS bucket, agent, model, route, count(*), sum(status >= 400), sum(prompt_tokens),
-              sum(cached_tokens), sum(completion_tokens), sum(reasoning_tokens), total(cost_usd), total(saving_usd), total(latency_ms)
+            SELECT (ts / 3600000) * 3600000 AS bucket, agent, model, route, count(*), sum(status >= 400), \(MeshStore.sum("prompt_tokens")),
+              \(MeshStore.sum("cached_tokens")), \(MeshStore.sum("completion_tokens")), \(MeshStore.sum("reasoning_tokens")), total(cost_usd),
+              total(saving_usd), total(latency_ms)
             FROM usage WHERE node_id = ? AND ts >= ? AND ts < ?
             GROUP BY bucket, agent, model, route
-            """, arguments: [nodeID, through, end])
+            """, arguments: [nodeID, from, end])
         for row in rows {
             try put(UsageRollupRecord(
                 nodeID: nodeID, hour: row[0], agent: row[1], model: row[2], route: row[3], requests: row[4], errors: row[5],

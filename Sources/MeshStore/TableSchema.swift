@@ -119,8 +119,8 @@ public struct TableSchema: Sendable {
             .usage, "usage", key: [("node_id", .name), ("id", .integer(0...Int64.max))],
             values: [
                 ("ts", .timestamp), ("request_id", shortText), ("agent", .name), ("model", modelName), ("physical_model", modelName),
-                ("route", .text(128)), ("provider", ColumnRule.name.orNull), ("served_by", .name), ("prompt_tokens", .count),
-                ("cached_tokens", .count), ("cache_write_tokens", .count), ("completion_tokens", .count), ("reasoning_tokens", .count),
+                ("route", .text(128)), ("provider", ColumnRule.name.orNull), ("served_by", .name), ("prompt_tokens", .tokens),
+                ("cached_tokens", .tokens), ("cache_write_tokens", .tokens), ("completion_tokens", .tokens), ("reasoning_tokens", .tokens),
                 ("latency_ms", .real(0...1e15)), ("ttft_ms", ColumnRule.real(0...1e15).orNull), ("cost_usd", money),
                 ("saving_usd", .real(-1e12...1e12)), ("cache_hit", .flag), ("status", .integer(0...999)), ("estimated", .flag),
             ],

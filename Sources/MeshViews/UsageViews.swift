@@ -142,10 +142,11 @@ public enum UsageTime {
     }
 
     public static func iso8601(_ ms: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+        Date(timeIntervalSince1970: Double(ms) / 1000).formatted(iso8601Style)
     }
+
+    /// One style for every row (a formatter per row was most of a large CSV's cost).
+    private static let iso8601Style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     /// The start of the UTC day and month holding `now`.
     public static func dayAndMonthStart(_ now: Int64) -> (day: Int64, month: Int64) {
@@ -168,7 +169,7 @@ public enum UsageCSV {
 
     static func quote(_ cell: String) -> String {
         // A cell a spreadsheet would run as a formula is prefixed with a quote mark.
-        let guarded = cell.first.map { "=+-@".contains($0) && Double(cell) == nil } == true ? "'" + cell : cell
+        let guarded = cell.first.map { "=+-@\t\r".contains($0) && Double(cell) == nil } == true ? "'" + cell : cell
         guard guarded.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return guarded }
         return "\"" + guarded.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }

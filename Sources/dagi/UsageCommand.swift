@@ -40,12 +40,8 @@ struct Usage: AsyncParsableCommand {
         let filter = UsageFilter(agent: agent, model: model, provider: provider, node: node, since: from, until: to)
         let store = try store.openStore()
         if let groupBy {
-            let groups = try groupBy.split(separator: ",").map { name -> UsageGrouping in
-                guard let grouping = UsageGrouping(rawValue: String(name)) else {
-                    throw ValidationError("--group-by takes \(UsageGrouping.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                return grouping
-            }
+            let groups: [UsageGrouping]
+            do { groups = try UsageGrouping.list(groupBy) } catch { throw ValidationError("--group-by: \(error.description)") }
             let totals = try await store.usageTotals(filter, groupBy: groups).prefix(limit).map { UsageGroupView($0, groupedBy: groups) }
             if json {
                 try Output.printJSON(["data": totals])

@@ -100,6 +100,10 @@ import Testing
             #expect(try await HTTP.get(remote + "/v1/nodes").status == 200)
             #expect(try await HTTP.get(remote + "/metrics").status == 200)
             #expect(try await HTTP.send("DELETE", remote + "/v1/agents/x").status == 403)
+            // Who spent what is not public information.
+            for path in ["/v1/usage", "/v1/usage?format=csv", "/v1/costs"] {
+                #expect(try await HTTP.get(remote + path).status == 401, "\(path)")
+            }
         }
     }
 

@@ -22,7 +22,7 @@ struct UsageAPI {
         router.get("/v1/usage") { request, context in try await usage(request, context) }
         router.get("/v1/costs") { request, context in
             let reader = try await audience.requireInfo(request, context)
-            let report = try await CostsReport.load(store, now: store.clock.wallMilliseconds(), agent: Self.agent(of: reader))
+            let report = try await CostsReport.load(store, now: store.clock.wallMilliseconds(), agent: try Self.agent(of: reader))
             return try JSONResponse.make(report)
         }
     }
@@ -42,22 +42,24 @@ struct UsageAPI {
             agent: query.get("agent"), model: query.get("model"), provider: query.get("provider"), node: query.get("node"),
             route: query.get("route"), since: try time("since"), until: try time("until")
         )
-        if let own = Self.agent(of: reader) {
+        if let own = try Self.agent(of: reader) {
             guard filter.agent == nil || filter.agent == own else {
                 throw APIError(status: .forbidden, code: "forbidden", message: "an agent's key reads that agent's usage only")
             }
             filter.agent = own
         }
-        let groups = try (query.get("group_by") ?? "").split(separator: ",").map { name -> UsageGrouping in
-            guard let grouping = UsageGrouping(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                throw APIError.badRequest(
-                    "group_by takes \(UsageGrouping.allCases.map(\.rawValue).joined(separator: ", "))", code: "invalid_parameter", param: "group_by"
-                )
-            }
-            return grouping
+        let groups: [UsageGrouping]
+        do {
+            groups = try UsageGrouping.list(query.get("group_by") ?? "")
+        } catch {
+            throw APIError.badRequest(error.description, code: "invalid_parameter", param: "group_by")
+        }
+        let format = query.get("format") ?? "json"
+        guard format == "json" || format == "csv" && groups.isEmpty else {
+            throw APIError.badRequest("format takes json or csv (csv lists rows, without group_by)", code: "invalid_parameter", param: "format")
         }
         let limit = try QueryInteger.read(query.get("limit"), name: "limit", in: 1...100_000) ?? 1000
-        let csv = query.get("format") == "csv"
+        let csv = format == "csv"
         if !groups.isEmpty {
             let totals = try await store.usageTotals(filter, groupBy: groups).prefix(limit).map { UsageGroupView($0, groupedBy: groups) }
             return try JSONResponse.make(UsageGroupsDocument(groupBy: groups.map(\.rawValue), data: totals))
@@ -72,9 +74,15 @@ struct UsageAPI {
         return try JSONResponse.make(UsageRowsDocument(data: rows))
     }
 
-    static func agent(of reader: Audience.Reader) -> String? {
-        if case .agent(let agent) = reader { return agent }
-        return nil
+    /// The agent whose usage `reader` may read, or nil for all of it. The ledger is never
+    /// public: `node.public_info` opens status, not who spent what.
+    static func agent(of reader: Audience.Reader) throws -> String? {
+        switch reader {
+        case .operatorOrPeer: return nil
+        case .agent(let agent): return agent
+        case .anyone:
+            throw APIError(status: .unauthorized, code: "credentials_required", message: "usage and costs need an agent's key or the admin token")
+        }
     }
 }
 
