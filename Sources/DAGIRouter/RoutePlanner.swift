@@ -81,9 +81,10 @@ extension ModelCatalog.Snapshot {
             if aliases[requested] != nil || forced != nil { throw .unavailable(requested) }
             throw .unknownModel(requested, suggestions: suggestions(for: requested))
         }
-        if let policy, !policy.allowCloud {
+        // An agent whose record is gone (deleted on some node) has no rights, cloud included.
+        if let agent, policy?.allowCloud != true {
             candidates.keep { !$0.isCloud }
-            if candidates.isEmpty { throw .cloudNotAllowed(requested, agent: policy.name) }
+            if candidates.isEmpty { throw .cloudNotAllowed(requested, agent: agent) }
         }
         // A provider that asked us to wait (429 with Retry-After) is not called until then.
         let resting = candidates.entries.compactMap { entry in entry.0.isCloud ? health.restingUntil(entry.0.key) : nil }
@@ -166,7 +167,7 @@ extension ModelCatalog.Snapshot {
     /// The cloud models an `allow_cloud: false` agent was kept from for `requested`: what the
     /// error says when every mesh candidate failed (read on that error path only).
     func cloudWithheld(_ requested: String, agent: String?) -> [String] {
-        guard let policy = agent.flatMap({ agents[$0] }), !policy.allowCloud else { return [] }
+        guard let agent, agents[agent]?.allowCloud != true else { return [] }
         return (aliases[requested] ?? [requested]).filter { cloud.models[$0] != nil }
     }
 

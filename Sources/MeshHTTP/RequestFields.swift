@@ -32,8 +32,13 @@ public struct RequestFields: Sendable, Equatable {
                 switch key {
                 case "model":
                     let start = parser.index
-                    guard case .string(let model) = try parser.parseValue(), model.utf8.count <= maxModelLength else {
-                        throw APIError.badRequest("\"model\" must be a string of at most \(maxModelLength) bytes", code: "invalid_model", param: "model")
+                    // Names reach terminals (`dagi usage`), CSV and replicated rows: no control characters.
+                    guard case .string(let model) = try parser.parseValue(), model.utf8.count <= maxModelLength,
+                          !model.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7f...0x9f).contains($0.value) })
+                    else {
+                        throw APIError.badRequest(
+                            "\"model\" must be a string of at most \(maxModelLength) bytes without control characters", code: "invalid_model", param: "model"
+                        )
                     }
                     fields.model = model
                     fields.modelRange = start..<parser.index

@@ -195,3 +195,45 @@ import Testing
         #expect(first.first?["id"] == "chatcmpl-dagi")
     }
 }
+
+/// What tells a client's hang-up after the answer's end from one in the middle of it.
+@Suite struct AnswerEndTests {
+    /// Every prefix of `bytes` fed, then the rest: the answer ends only with its last event.
+    private func endsOnlyAtTheEnd(_ bytes: [UInt8], _ make: () -> TranslatedAnswer) throws {
+        let answer = make()
+        let half = bytes.count / 2
+        _ = try answer.feed(ByteBuffer(bytes: bytes[..<half]))
+        #expect(!answer.answerEnded, "half an answer has not ended")
+        _ = try answer.feed(ByteBuffer(bytes: bytes[half...]))
+        #expect(answer.answerEnded)
+    }
+
+    @Test func anthropicEndsWithItsStopReason() throws {
+        try endsOnlyAtTheEnd(ProviderTranscripts.anthropicText) {
+            TranslatedAnswer(upstream: AnthropicUpstream(), client: OpenAIClient(includeUsage: false, model: "m"), streaming: true)
+        }
+    }
+
+    @Test func geminiEndsWhenEveryCandidateFinished() throws {
+        try endsOnlyAtTheEnd(ProviderTranscripts.geminiText) {
+            TranslatedAnswer(upstream: GeminiUpstream(), client: OpenAIClient(includeUsage: false, model: "m"), streaming: true)
+        }
+    }
+
+    @Test func openAIEndsWithItsUsageChunk() throws {
+        let stream = Array("""
+            data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}
+
+            data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}
+
+            data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}
+
+            data: [DONE]
+
+
+            """.utf8)
+        try endsOnlyAtTheEnd(stream) {
+            TranslatedAnswer(upstream: OpenAIUpstream(), client: AnthropicClient(model: "m"), streaming: true)
+        }
+    }
+}

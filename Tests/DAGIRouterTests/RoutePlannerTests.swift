@@ -81,6 +81,27 @@ import Testing
         }
     }
 
+    /// A pin reaches a provider's known ids only (any other would be a new health entry and
+    /// an unpriced cost each time), and only for an agent whose record says it may.
+    @Test func cloudPinsNeedAKnownIdAndAnAgentAllowedTheCloud() throws {
+        var snapshot = snapshot(models: [], agents: [AgentRecord(name: "free", allowCloud: true), AgentRecord(name: "kept")])
+        snapshot.cloud = CloudProviders(providers: ["openai": ProviderConfig(kind: .openai, keyEnv: "K")], models: [:], environment: ["K": "sk-test"])
+        let plan = try snapshot.plan("openai/gpt-4.1-mini", agent: "free", health: health)
+        #expect(plan.map(\.candidate.route) == ["cloud:openai"])
+        #expect(throws: PlanError.self) { try snapshot.plan("openai/gpt-4.1-mini-\(String(repeating: "x", count: 200))", agent: "free", health: health) }
+        for agent in ["kept", "deleted-somewhere"] {
+            do {
+                _ = try snapshot.plan("openai/gpt-4.1-mini", agent: agent, health: health)
+                Issue.record("\(agent) must not reach the cloud")
+            } catch .cloudNotAllowed(_, let refused) {
+                #expect(refused == agent)
+            } catch {
+                Issue.record("\(agent): \(error)")
+            }
+        }
+        #expect(snapshot.cloudWithheld("openai/gpt-4.1-mini", agent: "free") == [])
+    }
+
     @Test func aHopIsServedHereOnlyWithTheModelItNamed() throws {
         let snapshot = snapshot(
             models: [

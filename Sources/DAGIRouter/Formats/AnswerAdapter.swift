@@ -20,6 +20,9 @@ protocol AnswerAdapter: AnyObject {
     /// What the answer used, when the adapter read it (translated answers); passthrough
     /// answers are read by the relay's tap instead.
     var usage: TokenUsage? { get }
+    /// Whether the upstream's answer reached its end, as the adapter read it (translated and
+    /// observed answers; a passthrough answer's end is the relay tap's to see).
+    var answerEnded: Bool { get }
 }
 
 /// Bytes relayed unchanged: a client and an upstream that speak the same API.
@@ -37,6 +40,7 @@ final class PassthroughAnswer: AnswerAdapter {
     var isPassthrough: Bool { true }
     var streams: Bool { format != .whole }
     var usage: TokenUsage? { nil }
+    var answerEnded: Bool { false }
 }
 
 /// Bytes relayed unchanged while the upstream's dialect reads them for the usage they report.
@@ -74,6 +78,7 @@ final class ObservedAnswer: AnswerAdapter {
     var isPassthrough: Bool { true }
     var streams: Bool { passthrough.streams }
     var usage: TokenUsage? { dialect.usage }
+    var answerEnded: Bool { dialect.answerEnded }
 }
 
 /// Which adapter an answer needs; decided where the call is prepared, built on the relay's loop.

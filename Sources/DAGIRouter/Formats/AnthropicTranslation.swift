@@ -164,20 +164,11 @@ enum AnthropicTranslation {
         let tools = try RequestReading.array(body["tools"], "tools") ?? []
         guard !tools.isEmpty else { return }
         request["tools"] = .array(try tools.enumerated().map { index, tool in
-            let param = "tools[\(index)]"
-            guard tool["type"]?.stringValue ?? "function" == "function" else {
-                throw RequestReading.unsupported("\(param).type", "only function tools can be translated", code: "unsupported_tool_type")
-            }
-            guard let name = try RequestReading.string(tool["function"]?["name"], "\(param).function.name") else {
-                throw APIError.missingField("\(param).function.name")
-            }
-            var out: [String: JSONValue] = ["name": .string(name)]
-            if let description = try RequestReading.string(tool["function"]?["description"], "\(param).function.description") {
-                out["description"] = .string(description)
-            }
-            let schema = try RequestReading.objectField(tool["function"]?["parameters"], "\(param).function.parameters")
-            out["input_schema"] = schema.map(JSONValue.object) ?? ["type": "object", "properties": [:]]
-            if let strict = tool["function"]?["strict"]?.boolValue { out["strict"] = .bool(strict) }
+            let function = try RequestReading.functionTool(tool, index: index)
+            var out: [String: JSONValue] = ["name": .string(function.name)]
+            if let description = function.description { out["description"] = .string(description) }
+            out["input_schema"] = function.parameters.map(JSONValue.object) ?? ["type": "object", "properties": [:]]
+            if let strict = function.strict { out["strict"] = .bool(strict) }
             return .object(out)
         })
         var choice = try toolChoice(body["tool_choice"])

@@ -17,6 +17,8 @@ import MeshCore
 /// block (a text block usually comes first), hence the map between them.
 struct AnthropicUpstream: UpstreamDialect {
     private(set) var usage: TokenUsage?
+    /// `message_delta` carries the stop reason and the final usage.
+    var answerEnded: Bool { stopReason != nil }
     private var envelope = OpenAIEnvelope()
     /// `message_start`'s usage fields, overwritten by each `message_delta`'s: those counts are
     /// cumulative, so the last ones are final, and a delta may leave out the input figures.

@@ -16,6 +16,8 @@ protocol UpstreamDialect {
     mutating func completion(from answer: JSONValue) throws -> JSONValue
     /// What the answer used, once known.
     var usage: TokenUsage? { get }
+    /// Whether the answer's end arrived (its usage is final; nothing but framing follows).
+    var answerEnded: Bool { get }
 }
 
 /// Writes OpenAI chat in one client API.
@@ -56,6 +58,7 @@ final class TranslatedAnswer: AnswerAdapter {
     }
 
     var usage: TokenUsage? { upstream.usage }
+    var answerEnded: Bool { upstream.answerEnded }
     var isPassthrough: Bool { false }
     var streams: Bool { streaming }
 

@@ -152,21 +152,11 @@ enum GeminiTranslation {
     // MARK: Tools and configuration
 
     private static func declaration(_ index: Int, _ tool: JSONValue) throws -> JSONValue {
-        let param = "tools[\(index)]"
-        guard tool["type"]?.stringValue ?? "function" == "function" else {
-            throw RequestReading.unsupported("\(param).type", "only function tools can be translated", code: "unsupported_tool_type")
-        }
-        guard let name = try RequestReading.string(tool["function"]?["name"], "\(param).function.name") else {
-            throw APIError.missingField("\(param).function.name")
-        }
-        var out: [String: JSONValue] = ["name": .string(name)]
-        if let description = try RequestReading.string(tool["function"]?["description"], "\(param).function.description") {
-            out["description"] = .string(description)
-        }
+        let function = try RequestReading.functionTool(tool, index: index)
+        var out: [String: JSONValue] = ["name": .string(function.name)]
+        if let description = function.description { out["description"] = .string(description) }
         // Plain JSON Schema, not the older OpenAPI subset of `parameters`.
-        if let schema = try RequestReading.objectField(tool["function"]?["parameters"], "\(param).function.parameters") {
-            out["parametersJsonSchema"] = .object(schema)
-        }
+        if let schema = function.parameters { out["parametersJsonSchema"] = .object(schema) }
         return .object(out)
     }
 

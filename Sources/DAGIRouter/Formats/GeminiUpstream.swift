@@ -16,6 +16,8 @@ import MeshCore
 /// Candidates become choices by their `index` (a request with `candidateCount` gets several).
 struct GeminiUpstream: UpstreamDialect {
     private(set) var usage: TokenUsage?
+    /// Every candidate gave its finish reason.
+    var answerEnded: Bool { !choices.isEmpty && choices.values.allSatisfy(\.finished) }
     private var envelope = OpenAIEnvelope()
     private var choices: [Int: Choice] = [:]
 

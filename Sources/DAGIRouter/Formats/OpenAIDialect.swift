@@ -6,6 +6,8 @@ import NIOCore
 /// its own way), and an in-stream error ends the answer.
 struct OpenAIUpstream: UpstreamDialect {
     private(set) var usage: TokenUsage?
+    /// The usage chunk comes last.
+    var answerEnded: Bool { usage != nil }
 
     mutating func chunks(from event: ServerSentEvent) throws -> [JSONValue] {
         guard !event.isDone, let chunk = try? JSONValue.parse(event.data) else { return [] }

@@ -122,4 +122,27 @@ enum RequestReading {
     static func unsupported(_ param: String, _ why: String, code: String = "unsupported_value") -> APIError {
         APIError.badRequest("'\(param)' cannot be translated: \(why)", code: code, param: param)
     }
+
+    /// An OpenAI function tool (`tools[index]`), read for translation into another API's.
+    struct FunctionTool {
+        var name: String
+        var description: String?
+        var parameters: [String: JSONValue]?
+        var strict: Bool?
+    }
+
+    static func functionTool(_ tool: JSONValue, index: Int) throws -> FunctionTool {
+        let param = "tools[\(index)]"
+        guard tool["type"]?.stringValue ?? "function" == "function" else {
+            throw unsupported("\(param).type", "only function tools can be translated", code: "unsupported_tool_type")
+        }
+        guard let name = try string(tool["function"]?["name"], "\(param).function.name") else {
+            throw APIError.missingField("\(param).function.name")
+        }
+        return FunctionTool(
+            name: name, description: try string(tool["function"]?["description"], "\(param).function.description"),
+            parameters: try objectField(tool["function"]?["parameters"], "\(param).function.parameters"),
+            strict: tool["function"]?["strict"]?.boolValue
+        )
+    }
 }

@@ -56,15 +56,17 @@ final class ClientWriter {
         if flush { context.writeAndFlush(part, promise: nil) } else { context.write(part, promise: nil) }
     }
 
-    func end(trailers: HTTPFields? = nil) {
+    /// Ends the answer; `closing` also ends the connection (an answer whose framing may no
+    /// longer match what was announced).
+    func end(trailers: HTTPFields? = nil, closing: Bool = false) {
         guard headWritten, !ended else { return }
         ended = true
-        let close = !keepAlive
+        let close = !keepAlive || closing
         let context = self.context
         context.writeAndFlush(NIOAny(HTTPResponsePart.end(trailers))).assumeIsolated().whenComplete { _ in
             if close { context.close(promise: nil) }
         }
-        handler.answered(keepAlive: keepAlive)
+        handler.answered(keepAlive: !close)
     }
 
     /// The whole answer is an error.

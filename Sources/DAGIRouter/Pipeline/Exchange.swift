@@ -16,7 +16,7 @@ import NIOHTTPTypes
 /// the client hangs up, the upstream connection is closed at once (a model server then stops
 /// generating) and the lease is released.
 final class Exchange: UpstreamReceiver {
-    private enum Phase {
+    enum Phase {
         case preparing
         case connecting
         case awaitingHead
@@ -31,27 +31,27 @@ final class Exchange: UpstreamReceiver {
     let router: RequestRouter
     let writer: ClientWriter
     let pool: LoopPool
-    private var plan: [RankedCandidate]
-    private var next = 0
-    private var failures: [(Candidate, String)] = []
+    var plan: [RankedCandidate]
+    var next = 0
+    var failures: [(Candidate, String)] = []
     /// The explanation of the only failure so far, when its place gave one.
-    private var onlyAnswer: APIError?
-    private var phase = Phase.preparing
-    private var candidate: Candidate?
-    private var call: UpstreamCall?
-    private var upstream: (any Channel)?
-    private var timer: Scheduled<Void>?
-    private var waiting: Task<Void, Never>?
-    private var adapter: (any AnswerAdapter)?
-    private let tap = RelayTap()
-    private var status = 0
-    private var sent = ContinuousClock.now
-    private var reusable = false
-    private var retriedBoot = false
-    private var lastChunk = ContinuousClock.now
+    var onlyAnswer: APIError?
+    var phase = Phase.preparing
+    var candidate: Candidate?
+    var call: UpstreamCall?
+    var upstream: (any Channel)?
+    var timer: Scheduled<Void>?
+    var waiting: Task<Void, Never>?
+    var adapter: (any AnswerAdapter)?
+    let tap = RelayTap()
+    var status = 0
+    var sent = ContinuousClock.now
+    var reusable = false
+    var retriedBoot = false
+    var lastChunk = ContinuousClock.now
     /// A whole (non-streamed) answer is held until its end, so its head can say what it cost.
-    private var heldHead: HTTPResponse?
-    private var heldBody = ByteBuffer()
+    var heldHead: HTTPResponse?
+    var heldBody = ByteBuffer()
     /// Past this, a whole answer is relayed as it comes and goes without the cost header.
     static let holdLimit = 32 << 20
     let deadline: ContinuousClock.Instant
@@ -71,7 +71,7 @@ final class Exchange: UpstreamReceiver {
 
     // MARK: - Attempts
 
-    private func tryNext() {
+    func tryNext() {
         while next < plan.count {
             guard ContinuousClock.now < deadline, failures.count < router.config.maxAttempts else { break }
             let candidate = plan[next].candidate
@@ -105,7 +105,7 @@ final class Exchange: UpstreamReceiver {
     }
 
     /// Prepares the call in a task (a model start, a peer lookup), then resumes on this loop.
-    private func wait(for backend: any Backend, _ candidate: Candidate) {
+    func wait(for backend: any Backend, _ candidate: Candidate) {
         let request = self.request
         let timeout = min(deadline - .now, router.config.firstByteTimeout.duration)
         let exchange = NIOLoopBound(self, eventLoop: eventLoop)
@@ -136,7 +136,7 @@ final class Exchange: UpstreamReceiver {
         }
     }
 
-    private func send(_ call: UpstreamCall) {
+    func send(_ call: UpstreamCall) {
         self.call = call
         phase = .connecting
         sent = .now
@@ -155,6 +155,9 @@ final class Exchange: UpstreamReceiver {
                 }
                 upstream = channel
                 handler.exchange = self
+                // A pooled connection comes back reading; a client still busy with the answer
+                // before this one sends no new writability event to stop it.
+                if !writer.context.channel.isWritable { channel.setOption(.autoRead, value: false).whenFailure { _ in } }
                 phase = .awaitingHead
                 channel.write(HTTPClientRequestPart.head(call.head), promise: nil)
                 if call.body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(call.body)), promise: nil) }
@@ -166,7 +169,7 @@ final class Exchange: UpstreamReceiver {
     }
 
     /// The current attempt failed before any byte reached the client: the next candidate.
-    private func attemptFailed(_ reason: String, answer: APIError? = nil) {
+    func attemptFailed(_ reason: String, answer: APIError? = nil) {
         switch phase {
         case .preparing, .connecting, .awaitingHead, .readingError: break
         case .relaying, .done: return
@@ -175,7 +178,7 @@ final class Exchange: UpstreamReceiver {
         tryNext()
     }
 
-    private func recordFailure(_ reason: String, answer: APIError? = nil) {
+    func recordFailure(_ reason: String, answer: APIError? = nil) {
         timer?.cancel()
         detachUpstream(recycle: false)
         call?.release?()
@@ -192,7 +195,7 @@ final class Exchange: UpstreamReceiver {
     }
 
     /// Arms the one timer of the current phase.
-    private func arm(_ limit: Duration, _ onExpiry: @escaping () -> Void) {
+    func arm(_ limit: Duration, _ onExpiry: @escaping () -> Void) {
         timer?.cancel()
         timer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(max(1_000_000, limit.inNanoseconds)), onExpiry)
     }
@@ -248,7 +251,7 @@ final class Exchange: UpstreamReceiver {
         }
     }
 
-    private func answerBegan(_ head: HTTPResponseHead) {
+    func answerBegan(_ head: HTTPResponseHead) {
         guard let candidate, let call else { return }
         let code = Int(head.status.code)
         reusable = head.isKeepAlive
@@ -287,9 +290,13 @@ final class Exchange: UpstreamReceiver {
         self.adapter = adapter
         var fields = HTTPFields()
         let chunked = head.headers.contains(name: "transfer-encoding")
+        // A cloud provider's headers name the node's account (organization, project, rate
+        // limits, cookies): its answers keep only what describes the answer.
+        let fromProvider = candidate.place == .provider
         for (name, value) in head.headers where !value.isEmpty {
             let lowered = name.lowercased()
             if Self.notRelayed.contains(lowered) || (lowered == "content-length" && (chunked || !adapter.isPassthrough)) { continue }
+            if fromProvider, !Self.relayedFromProviders.contains(lowered) { continue }
             if lowered == "content-type" || lowered.hasPrefix("x-dagi-") { continue }
             if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
         }
@@ -303,7 +310,7 @@ final class Exchange: UpstreamReceiver {
     }
 
     /// Body bytes for the client: streamed at once, or held with a whole answer's head.
-    private func relay(_ out: ByteBuffer, flush: Bool) {
+    func relay(_ out: ByteBuffer, flush: Bool) {
         guard let head = heldHead else { return writer.body(out, flush: flush) }
         var out = out
         heldBody.writeBuffer(&out)
@@ -317,7 +324,7 @@ final class Exchange: UpstreamReceiver {
 
     /// An upstream silent for longer than the first-byte timeout mid-answer has stalled: the
     /// stream ends with an error instead of hanging the client. One timer per window, not per chunk.
-    private func watchForStalls() {
+    func watchForStalls() {
         let window = router.config.firstByteTimeout.duration
         arm(window - (ContinuousClock.now - lastChunk)) { [self] in
             guard case .relaying = phase else { return }
@@ -330,7 +337,7 @@ final class Exchange: UpstreamReceiver {
     }
 
     /// A peer that restarted is tried again with a request signed for its new run.
-    private func resend(_ candidate: Candidate) {
+    func resend(_ candidate: Candidate) {
         detachUpstream(recycle: false)
         phase = .preparing
         do {
@@ -343,136 +350,4 @@ final class Exchange: UpstreamReceiver {
         }
     }
 
-    /// An answer that is not relayed: a failover status tries the next candidate; anything
-    /// else is the client's error, answered in the client's API with the upstream's message.
-    private func errorAnswered(_ head: HTTPResponseHead, body: ByteBuffer) {
-        let code = Int(head.status.code)
-        let message = RequestRouter.errorMessage(in: body)
-        if code == 429, let candidate {
-            // The upstream says when to come back: it is left alone until then (a provider's
-            // Retry-After, or Gemini's RetryInfo), else for the usual cooldown.
-            router.health.rest(candidate.key, for: ProviderErrors.retryAfter(headers: head.headers, body: body) ?? router.config.cooldown.duration)
-        }
-        // Too long a prompt for this model is no reason to fail: a bigger one may take it.
-        let tooLong = code == 400 && ProviderErrors.isContextLength(status: code, body: body)
-        if code >= 500 || code == 429 || code < 200 || tooLong || candidate?.place == .remote && (code == 401 || code == 403 || code == 404) {
-            return attemptFailed("answered \(code)\(message.isEmpty ? "" : ": \(message)")")
-        }
-        timer?.cancel()
-        detachUpstream(recycle: false)
-        phase = .done
-        let error = APIError(
-            status: .init(code: code), code: RequestRouter.errorCode(in: body) ?? APIError.code(for: .init(code: code)),
-            message: message.isEmpty ? "the model server answered \(code)" : message
-        )
-        writer.error(error, route: candidate)
-        finished(status: code, error: nil, metered: Metered(usage: TokenUsage(), estimated: false, costUSD: 0, savingUSD: 0))
-    }
-
-    // MARK: - Ending
-
-    func upstreamFailed(_ error: any Error) {
-        switch phase {
-        case .connecting, .awaitingHead, .readingError:
-            attemptFailed(RequestRouter.describe(error))
-        case .relaying:
-            relayFailed(error)
-        case .preparing, .done:
-            break
-        }
-    }
-
-    /// The answer broke after its first byte: end the client's stream with an error it can see.
-    private func relayFailed(_ error: any Error) {
-        guard case .relaying = phase else { return }
-        phase = .done
-        detachUpstream(recycle: false)
-        if let head = heldHead {
-            // A whole answer that broke before it was sent: the client gets a clean error.
-            _ = head
-            heldHead = nil
-            writer.error(APIError(status: .badGateway, code: "upstream_failed", message: "the model server failed mid-answer: \(RequestRouter.describe(error))"), route: candidate)
-            return finished(status: 502, error: error)
-        }
-        if let trailer = adapter?.errorTrailer("the model server failed mid-answer: \(RequestRouter.describe(error))", requestID: request.requestID) {
-            writer.body(trailer, flush: true)
-            writer.end()
-        } else {
-            // A whole answer cut short cannot be told; the client sees the connection close.
-            writer.abort()
-        }
-        finished(status: 502, error: error)
-    }
-
-    /// The client hung up: stop the upstream at once so the model stops generating.
-    func clientClosed() {
-        switch phase {
-        case .done: return
-        case .relaying:
-            phase = .done
-            heldHead = nil
-            detachUpstream(recycle: false)
-            // Usage comes last in every format: a client that read to the end of the answer and
-            // closed before the upstream's own end (OpenAI's SDK stops at `[DONE]`) was served.
-            if (adapter?.usage ?? tap.reportedUsage) != nil { return finished(status: 200, error: nil) }
-            finished(status: 499, error: ClientWentAway())
-        default:
-            phase = .done
-            timer?.cancel()
-            waiting?.cancel()
-            detachUpstream(recycle: false)
-            call?.release?()
-            call = nil
-            if let candidate { router.health.end(candidate.key) }
-        }
-    }
-
-    func clientWritabilityChanged(_ writable: Bool) {
-        upstream?.setOption(.autoRead, value: writable).whenFailure { _ in }
-    }
-
-    private func finishWithError(_ error: any Error) {
-        phase = .done
-        let apiError = error as? APIError ?? APIError(status: .internalServerError, code: "internal_error", message: "internal error")
-        writer.error(apiError, route: nil)
-        router.metrics.rejected(status: Int(apiError.status.code), code: apiError.code)
-    }
-
-    /// The answer's usage and cost (see ``RequestRouter/meter(_:request:reported:tap:)``).
-    private func meter() -> Metered {
-        guard let candidate else { return Metered(usage: TokenUsage(), estimated: true, costUSD: 0, savingUSD: 0) }
-        return router.meter(candidate, request: request, reported: adapter?.usage ?? tap.reportedUsage, tap: tap)
-    }
-
-    private func finished(status: Int, error: (any Error)?, metered: Metered? = nil) {
-        timer?.cancel()
-        guard let candidate else { return }
-        let release = call?.release
-        call = nil
-        router.finish(
-            candidate: candidate, request: request, sent: sent, tap: tap, metered: metered ?? meter(), status: status, error: error,
-            release: release
-        )
-    }
-
-    private func detachUpstream(recycle: Bool) {
-        guard let channel = upstream else { return }
-        upstream = nil
-        if let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamHandler.self) { handler.exchange = nil }
-        if recycle, let call {
-            channel.setOption(.autoRead, value: true).whenFailure { _ in }
-            pool.recycle(channel, target: call.target)
-        } else {
-            channel.close(promise: nil)
-        }
-    }
-
-    /// Upstream headers that describe the upstream's connection or identity, not the answer.
-    static let notRelayed: Set<String> = [
-        "connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade", "server", "date", "x-request-id",
-    ]
-
-    struct ClientWentAway: Error, CustomStringConvertible {
-        var description: String { "the client went away" }
-    }
 }

@@ -110,6 +110,14 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelInactive()
     }
 
+    /// The context holds this handler: dropping it here breaks the cycle that would keep both
+    /// (and the pipeline) alive after the connection is gone.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        requestTimer?.cancel()
+        self.context = nil
+    }
+
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if case .ours(let exchange?) = answering { exchange.clientWritabilityChanged(context.channel.isWritable) }
         context.fireChannelWritabilityChanged()

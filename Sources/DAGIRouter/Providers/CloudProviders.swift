@@ -78,7 +78,10 @@ public struct CloudProviders: Sendable {
         guard providers[provider] != nil || disabled[provider] != nil else { return nil }
         if let configured = models[model], configured.provider == provider { return configured }
         if let configured = models.values.first(where: { $0.provider == provider && $0.id == model }) { return configured }
-        return Model(name: "\(provider)/\(model)", provider: provider, id: model, price: PriceTable.price(of: model) ?? .free, defaultMaxTokens: 4096)
+        // Any other id a caller names would be a new health entry, metrics label and unpriced
+        // cost each time: a pin reaches configured models and the price table's own ids only.
+        guard let price = PriceTable.builtIn[model] else { return nil }
+        return Model(name: "\(provider)/\(model)", provider: provider, id: model, price: price, defaultMaxTokens: 4096)
     }
 
     /// The price of a cloud model's id, for the savings of requests served elsewhere.

@@ -79,6 +79,13 @@ final class LoopPool: @unchecked Sendable {
                 }
             }
             .connect(host: target.host, port: target.port)
+            .map { [weak self] channel in
+                // Once per connection, not per reuse: a closed connection leaves the idle list.
+                channel.closeFuture.whenComplete { _ in
+                    self?.eventLoop.execute { self?.idle[key]?.removeAll { $0 === channel } }
+                }
+                return channel
+            }
     }
 
     /// Returns a connection whose exchange ended cleanly, for the next request.
@@ -90,9 +97,6 @@ final class LoopPool: @unchecked Sendable {
             return
         }
         idle[key, default: []].append(channel)
-        channel.closeFuture.whenComplete { [weak self] _ in
-            self?.eventLoop.execute { self?.idle[key]?.removeAll { $0 === channel } }
-        }
     }
 }
 
