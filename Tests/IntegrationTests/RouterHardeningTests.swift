@@ -54,17 +54,17 @@ import Testing
                 extraHeaders: "x-dagi-hop: 1\r\nx-dagi-hop-verified: 1\r\nx-dagi-model: mock-ok\r\nx-dagi-agent: atlas\r\n"
             )
             let forgedSkip = RawHTTP.post("/v1/chat/completions", Self.chat, key: nil, extraHeaders: "x-dagi-fastpath-skip: mock|x\r\n")
-            let answer = try RawHTTP.exchange(port: node.port, send: valid + forgedHop, until: { $0.components(separatedBy: "HTTP/1.1 ").count >= 3 })
+            let answer = try await RawHTTP.exchange(port: node.port, send: valid + forgedHop, until: { $0.components(separatedBy: "HTTP/1.1 ").count >= 3 })
             let statuses = answer.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
             #expect(statuses == ["200", "401"], "\(answer)")
-            let second = try RawHTTP.exchange(port: node.port, send: valid + forgedSkip, until: { $0.components(separatedBy: "HTTP/1.1 ").count >= 3 })
+            let second = try await RawHTTP.exchange(port: node.port, send: valid + forgedSkip, until: { $0.components(separatedBy: "HTTP/1.1 ").count >= 3 })
             #expect(second.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) } == ["200", "401"], "\(second)")
 
             // A rate-limited agent's pipelined second request, dressed as a handed-over one, is
             // still counted: 429.
             let limited = RawHTTP.post("/v1/chat/completions", Self.chat, key: "slow-key-0123456789abcdef0123456789")
             let skipping = RawHTTP.post("/v1/chat/completions", Self.chat, key: "slow-key-0123456789abcdef0123456789", extraHeaders: "x-dagi-fastpath-skip: r1/swapper/mock-ok|x\r\n")
-            let throttled = try RawHTTP.exchange(port: node.port, send: limited + skipping, until: { $0.components(separatedBy: "HTTP/1.1 ").count >= 3 })
+            let throttled = try await RawHTTP.exchange(port: node.port, send: limited + skipping, until: { $0.components(separatedBy: "HTTP/1.1 ").count >= 3 })
             #expect(throttled.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) } == ["200", "429"], "\(throttled)")
         }
     }
@@ -87,7 +87,7 @@ import Testing
                     guard connection.send(chunk) else { break }
                     sent += 1
                 }
-                let answer = connection.read(until: { $0.contains("\r\n\r\n") && $0.contains("}") })
+                let answer = await connection.read(until: { $0.contains("\r\n\r\n") && $0.contains("}") })
                 #expect(answer.hasPrefix("HTTP/1.1 401"), "\(framing): \(answer.prefix(200))")
                 #expect(answer.contains("invalid_api_key"))
                 #expect(sent < 50 || connection.isClosedByPeer, "the connection is not kept to read the rest")
@@ -124,7 +124,8 @@ import Testing
             // One answered request on each: all of them are accepted and counted before the next.
             for connection in held {
                 connection.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-                #expect(connection.read(until: { $0.contains("\"ok\"") }).contains("200 OK"))
+                let reply = await connection.read(until: { $0.contains("\"ok\"") })
+                #expect(reply.contains("200 OK"))
             }
             let extra = try (0..<20).map { _ in try RawConnection(port: small.port) }
             try await poll(timeout: .seconds(5), "connections over the limit to be closed") { extra.filter(\.isClosedByPeer).count >= 10 }
@@ -176,13 +177,11 @@ import Testing
         let root = TemporaryDirectory()
         let blocker = try await MockServer { _ in }
         let port = blocker.port
-        let started = ContinuousClock.now
         let (status, _, err) = try await Binaries.run("node-guardian", [
             "run", "--node-id", "taken", "--data-dir", root.path + "/taken", "--listen", "127.0.0.1:\(port)",
         ])
         #expect(status != 0)
         #expect(err.contains("cannot listen on 127.0.0.1:\(port)"), "\(err)")
-        #expect(ContinuousClock.now - started < .seconds(10))
         _ = blocker
     }
 }

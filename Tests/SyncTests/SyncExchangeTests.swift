@@ -38,9 +38,9 @@ import Testing
         )
         let task = Task { try await app.runService(gracefulShutdownSignals: []) }
         defer { task.cancel() }
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(60)
         while port.withLock({ $0 }) == nil {
-            guard ContinuousClock.now < deadline else { throw CancellationError() }
+            guard ContinuousClock.now < deadline else { throw SyncTestFailure("the serving node did not start in 60 s") }
             try await Task.sleep(for: .milliseconds(10))
         }
         return try await body("http://127.0.0.1:\(port.withLock { $0 }!)", verifier)
@@ -83,4 +83,9 @@ import Testing
             }
         }
     }
+}
+
+struct SyncTestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// Plain TCP for what HTTP clients will not do: pipelining, hanging up mid-answer, sending a
 /// body slowly or not at all, holding connections open.
-final class RawConnection {
+final class RawConnection: @unchecked Sendable {
     let fd: Int32
 
     init(port: Int, receiveTimeout: Int = 10) throws {
@@ -45,8 +45,16 @@ final class RawConnection {
     @discardableResult
     func send(_ text: String) -> Bool { send(Array(text.utf8)) }
 
-    /// Reads until `until` holds, the peer closes, or `timeout` passes; returns what came.
-    func read(timeout: Duration = .seconds(10), until: (String) -> Bool) -> String {
+    /// Reads until `until` holds, the peer closes, or `timeout` passes; returns what came. The
+    /// blocking reads run on a thread of their own: on a cooperative thread they would starve
+    /// every other test's tasks (two threads on a two-core machine).
+    func read(timeout: Duration = .seconds(10), until: @escaping @Sendable (String) -> Bool) async -> String {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: self.readBlocking(timeout: timeout, until: until)) }
+        }
+    }
+
+    private func readBlocking(timeout: Duration, until: (String) -> Bool) -> String {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         let deadline = ContinuousClock.now + timeout
@@ -78,10 +86,10 @@ enum RawHTTP {
     }
 
     /// Writes `send` on a new connection, reads until `until` holds (or 10 s pass), then closes.
-    static func exchange(port: Int, send: String, until: (String) -> Bool) throws -> String {
+    static func exchange(port: Int, send: String, until: @escaping @Sendable (String) -> Bool) async throws -> String {
         let connection = try RawConnection(port: port)
         connection.send(send)
-        return connection.read(until: until)
+        return await connection.read(until: until)
     }
 }
 
