@@ -6,7 +6,10 @@ loopback, the same requests through three paths:
   litellm   wrk -> LiteLLM proxy 1.106.2 -> mock upstream (master key)
 
 Prints req/s and p50/p99 latency at concurrency 1 and 10, the router's added latency and
-throughput ratios, and the streaming time-to-first-byte overhead. With BASELINE_BIN set to the
+throughput ratios, and the streaming time-to-first-byte overhead. The cloud path follows: the
+same mock answers as OpenAI, Anthropic and Gemini providers (cloud models bench-openai,
+bench-anthropic, bench-gemini), and the router's added latency and per-chunk stream cost for each
+are printed beside OpenAI passthrough's, so translation is measured against relaying. With BASELINE_BIN set to the
 release directory of an earlier build, that build's router runs too ("baseline"), against the
 same upstream in the same run, so a change is measured against what it replaced.
 """
@@ -28,10 +31,10 @@ start = processes.start
 BODY = json.dumps({"model": "mock", "messages": [{"role": "user", "content": "Hello there, how are you today?"}], "max_tokens": 16})
 
 
-def wrk(url, connections, auth):
+def wrk(url, connections, auth, body=BODY):
     script = os.path.join(ROOT, "post.lua")
     with open(script, "w") as f:
-        f.write('wrk.method = "POST"\nwrk.body = %s\nwrk.headers["Content-Type"] = "application/json"\n' % json.dumps(BODY))
+        f.write('wrk.method = "POST"\nwrk.body = %s\nwrk.headers["Content-Type"] = "application/json"\n' % json.dumps(body))
         if auth:
             f.write('wrk.headers["Authorization"] = "Bearer %s"\n' % auth)
     out = subprocess.run(["wrk", "-t1", "-c%d" % connections, "-d%ss" % DURATION, "--latency", "-s", script, url],
@@ -118,8 +121,19 @@ swapper:
       proxy: http://127.0.0.1:%d
       check_endpoint: /health
 """ % (hashlib.sha256(KEY.encode()).hexdigest(), upstream))
-    env = dict(os.environ, DAGI_LOG_LEVEL="warning")
-    start([os.path.join(BIN, "node-guardian"), "run", "--config", config, "--data-dir", os.path.join(ROOT, "data"),
+    cloud_config = os.path.join(ROOT, "cloud.yaml")
+    with open(config) as f, open(cloud_config, "w") as g:
+        g.write(f.read().replace("  - name: bench\n", "  - name: bench\n    allow_cloud: true\n") + """providers:
+  openai: { kind: openai, key_env: BENCH_PROVIDER_KEY, base_url: http://127.0.0.1:%d/v1 }
+  anthropic: { kind: anthropic, key_env: BENCH_PROVIDER_KEY, base_url: http://127.0.0.1:%d }
+  google: { kind: gemini, key_env: BENCH_PROVIDER_KEY, base_url: http://127.0.0.1:%d }
+cloud_models:
+  bench-openai: { provider: openai, id: mock, input: 0.40, output: 1.60 }
+  bench-anthropic: { provider: anthropic, id: mock, input: 1.00, output: 5.00 }
+  bench-gemini: { provider: google, id: mock, input: 0.30, output: 2.50 }
+""" % (upstream, upstream, upstream))
+    env = dict(os.environ, DAGI_LOG_LEVEL="warning", BENCH_PROVIDER_KEY="sk-bench-provider")
+    start([os.path.join(BIN, "node-guardian"), "run", "--config", cloud_config, "--data-dir", os.path.join(ROOT, "data"),
            "--listen", "127.0.0.1:%d" % gport, "--node-id", "bench"], "guardian.log", env)
     wait_http("http://127.0.0.1:%d/health" % gport)
     if BASELINE_BIN:
@@ -188,5 +202,64 @@ litellm_settings:
         "MET" if min(r1["rps"] / d1["rps"], r10["rps"] / d10["rps"]) >= 0.6 else "MISSED",
         "MET" if min(r1["rps"] / l1["rps"], r10["rps"] / l10["rps"]) >= 10 else "MISSED",
         "MET" if ttfb_router - ttfb_direct <= 1 else "MISSED"))
+
+    # The cloud path: the router's added latency per provider kind (non-streamed, c=1), and the
+    # cost of one more streamed chunk through each adapter (timing 8- and 200-chunk streams).
+    def body_for(model, stream=False, chunks=None):
+        doc = {"model": model, "messages": [{"role": "user", "content": "Hello there, how are you today?"}]}
+        doc["max_tokens"] = chunks or 16
+        if stream:
+            doc["stream"] = True
+        return json.dumps(doc, separators=(",", ":"))
+
+    def stream_time(port, path, body, auth, n=200):
+        """Median ms for a whole streamed answer, on one keep-alive connection."""
+        body = body.encode()
+        head = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n"
+                % (path, len(body), ("Authorization: Bearer %s\r\n" % auth) if auth else "")).encode()
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(10)
+        times = []
+        for i in range(n + 20):
+            t0 = time.perf_counter()
+            sock.sendall(head + body)
+            read_response(sock)
+            if i >= 20:
+                times.append((time.perf_counter() - t0) * 1000)
+        sock.close()
+        return statistics.median(times)
+
+    kinds = [
+        ("openai", "bench-openai", "/v1/chat/completions",
+         lambda c: body_for("mock", True, c), lambda: BODY),
+        ("anthropic", "bench-anthropic", "/v1/messages",
+         lambda c: json.dumps({"model": "mock", "max_tokens": c, "stream": True, "messages": [{"role": "user", "content": "hi"}]}),
+         lambda: json.dumps({"model": "mock", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]})),
+        ("gemini", "bench-gemini", None,
+         lambda c: json.dumps({"contents": [{"role": "user", "parts": [{"text": "hi"}]}], "generationConfig": {"maxOutputTokens": c}}),
+         lambda: json.dumps({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]})),
+    ]
+    print()
+    print("cloud path (the mock as each provider; the router translates Anthropic and Gemini, relays OpenAI):")
+    print("%-10s %10s %10s %12s %14s %14s %14s" % ("provider", "direct p50", "router p50", "added p50 ms", "direct us/chunk",
+                                                   "router us/chunk", "added us/chunk"))
+    cloud = {}
+    for kind, model, path, stream_body, plain_body in kinds:
+        plain_path = path or "/v1beta/models/mock:generateContent"
+        stream_path = path or "/v1beta/models/mock:streamGenerateContent?alt=sse"
+        direct = wrk("http://127.0.0.1:%d%s" % (upstream, plain_path), 1, None, plain_body())
+        routed = wrk("http://127.0.0.1:%d/v1/chat/completions" % gport, 1, KEY, body_for(model))
+        if routed["errors"]:
+            raise SystemExit("%s: %d errors through the router" % (kind, routed["errors"]))
+        d8, d200 = (stream_time(upstream, stream_path, stream_body(c), None) for c in (8, 200))
+        r8, r200 = (stream_time(gport, "/v1/chat/completions", body_for(model, True, c), KEY) for c in (8, 200))
+        per_direct, per_router = (d200 - d8) / 192 * 1000, (r200 - r8) / 192 * 1000
+        cloud[kind] = (routed["p50"] - direct["p50"], per_router - per_direct)
+        print("%-10s %10.3f %10.3f %+12.3f %14.2f %14.2f %+14.2f" % (kind, direct["p50"], routed["p50"], routed["p50"] - direct["p50"],
+                                                                 per_direct, per_router, per_router - per_direct))
+    for kind in ("anthropic", "gemini"):
+        print("%s translation vs OpenAI passthrough: added p50 %+.3f ms, added per chunk %+.2f us" % (
+            kind, cloud[kind][0] - cloud["openai"][0], cloud[kind][1] - cloud["openai"][1]))
 finally:
     processes.stop_all()
