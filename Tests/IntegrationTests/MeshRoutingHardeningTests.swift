@@ -68,9 +68,9 @@ import Testing
         }
     }
 
-    /// A client that hangs up on a 3,000-token streamed answer from a one-slot llama-server
-    /// frees the slot, here or through a peer: llama-server's own `/slots` shows it idle long
-    /// before the abandoned answer could have finished; streamed or not, the next request is served.
+    /// A client that hangs up on a 3,000-token stream from a one-slot llama-server frees the
+    /// slot, here or through a peer: llama-server's own `/slots` shows it idle long before the
+    /// abandoned answer could have finished, and the next request is served.
     @Test func aHangUpStopsTheModel() async throws {
         let root = TemporaryDirectory()
         let oneSlot = """
@@ -90,26 +90,53 @@ import Testing
                 #expect(try await RouterTests.chat(a, model).status == 200, "\(model) warms up")
                 let owner = model == "smol" ? a : b
                 let port = try #require(try await SwapperTests.running(owner)[model]?["port"]?.intValue)
-                for stream in [true, false] {
-                    let long = #"{"model":"\#(model)","stream":\#(stream),"max_tokens":3000,"ignore_eos":true,"messages":[{"role":"user","content":"Tell a long story."}]}"#
-                    let connection = try RawConnection(port: a.port)
-                    connection.send(RawHTTP.post("/v1/chat/completions", long))
-                    if stream {
-                        _ = await connection.read(timeout: .seconds(10), until: { $0.contains("data: ") })
-                    }
-                    try await Task.sleep(for: .seconds(1))
-                    connection.shutdown()
-                    // Without the hang-up reaching llama-server its one slot stays busy for the
-                    // whole 3,000 tokens (tens of seconds on one thread). (A non-streamed answer
-                    // is cancelled only when llama-server next looks at its connection, which
-                    // this build does not do mid-generation; the router's part, closing the
-                    // upstream, is the same for both.)
-                    if stream { try await poll(timeout: .seconds(10), "\(model): llama-server's slot to be freed") {
-                        let slots = try await HTTP.get("http://127.0.0.1:\(port)/slots").json().arrayValue ?? []
-                        return !slots.isEmpty && slots.allSatisfy { $0["is_processing"] == false }
-                    } }
-                    let next = try await RouterTests.chat(a, model, tokens: 4)
-                    #expect(next.status == 200, "\(model) stream=\(stream): \(next.text)")
+                let long = #"{"model":"\#(model)","stream":true,"max_tokens":3000,"ignore_eos":true,"messages":[{"role":"user","content":"Tell a long story."}]}"#
+                let connection = try RawConnection(port: a.port)
+                connection.send(RawHTTP.post("/v1/chat/completions", long))
+                _ = await connection.read(timeout: .seconds(10), until: { $0.contains("data: ") })
+                try await Task.sleep(for: .seconds(1))
+                connection.shutdown()
+                // Without the hang-up reaching llama-server its one slot stays busy for the
+                // whole 3,000 tokens (over 20 s on one thread).
+                try await poll(timeout: .seconds(15), "\(model): llama-server's slot to be freed") {
+                    // A connection per look: llama-server serves HTTP on a few threads, and an
+                    // idle keep-alive connection would hold one of them.
+                    let slots = try await HTTP.get("http://127.0.0.1:\(port)/slots", headers: [("connection", "close")]).json().arrayValue ?? []
+                    return !slots.isEmpty && slots.allSatisfy { $0["is_processing"] == false }
+                }
+                let next = try await RouterTests.chat(a, model, tokens: 4)
+                #expect(next.status == 200, "\(model): \(next.text)")
+            }
+        }
+    }
+
+    /// A client that hangs up while a whole (non-streamed) answer is being made: nothing has
+    /// been written to it yet, and the router still closes its upstream connection at once,
+    /// here and through a peer — seen by an upstream that never answers and counts the clients
+    /// that leave it.
+    @Test func aHangUpOnAWholeAnswerClosesTheUpstream() async throws {
+        let root = TemporaryDirectory()
+        let onB = RouterTests.mockSwapper(["hold"]).replacingOccurrences(of: "mock-hold:", with: "mock-hold-b:")
+        let (a, b) = try Self.pair(root, aSwapper: RouterTests.mockSwapper(["hold"]), bSwapper: onB)
+        try await withGuardians([a, b]) {
+            try await b.start()
+            try await a.start()
+            try await Self.awaitModel("mock-hold-b", on: a, ownedBy: "b")
+            for (model, owner) in [("mock-hold", a), ("mock-hold-b", b)] {
+                let whole = #"{"model":"\#(model)","stream":false,"messages":[{"role":"user","content":"Take your time."}]}"#
+                let connection = try RawConnection(port: a.port)
+                connection.send(RawHTTP.post("/v1/chat/completions", whole))
+                // The mock starts when the request comes; once it holds the request, the client
+                // gives up.
+                var port: Int64 = 0
+                try await poll(timeout: .seconds(20), "\(model) to hold the request") {
+                    port = try await SwapperTests.running(owner)[model]?["port"]?.intValue ?? 0
+                    guard port > 0 else { return false }
+                    return try await HTTP.get("http://127.0.0.1:\(port)/hangups").json()["held"]?.intValue == 1
+                }
+                connection.shutdown()
+                try await poll(timeout: .seconds(10), "\(model): the upstream to see the hang-up") {
+                    try await HTTP.get("http://127.0.0.1:\(port)/hangups").json()["hangups"]?.intValue == 1
                 }
             }
         }

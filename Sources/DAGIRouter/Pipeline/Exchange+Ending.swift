@@ -65,10 +65,10 @@ extension Exchange {
             return finished(status: 502, error: error)
         }
         if let trailer = adapter?.errorTrailer("the model server failed mid-answer: \(RequestRouter.describe(error))", requestID: request.requestID) {
-            // The upstream may have announced a length the trailer breaks: the connection ends
-            // with the answer, so no next answer is read against the wrong framing.
+            // A length the client was told no longer holds: the connection ends with the answer,
+            // so no next answer is read against the wrong framing. Chunked answers end cleanly.
             writer.body(trailer, flush: true)
-            writer.end(closing: true)
+            writer.end(closing: announcedLength)
         } else {
             // A whole answer cut short cannot be told; the client sees the connection close.
             writer.abort()

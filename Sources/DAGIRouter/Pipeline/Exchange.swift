@@ -49,6 +49,9 @@ final class Exchange: UpstreamReceiver {
     var reusable = false
     var retriedBoot = false
     var lastChunk = ContinuousClock.now
+    /// Whether the client was told the answer's length (bytes relayed unchanged): an answer
+    /// cut short then cannot end cleanly on this connection.
+    var announcedLength = false
     /// A whole (non-streamed) answer is held until its end, so its head can say what it cost.
     var heldHead: HTTPResponse?
     var heldBody = ByteBuffer()
@@ -297,6 +300,7 @@ final class Exchange: UpstreamReceiver {
             let lowered = name.lowercased()
             if Self.notRelayed.contains(lowered) || (lowered == "content-length" && (chunked || !adapter.isPassthrough)) { continue }
             if fromProvider, !Self.relayedFromProviders.contains(lowered) { continue }
+            if lowered == "content-length" { announcedLength = true }
             if lowered == "content-type" || lowered.hasPrefix("x-dagi-") { continue }
             if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
         }
