@@ -7,7 +7,8 @@ of its binary and of Swift's libraries, shared by every node on the machine; PSS
 node costs. With BASELINE_BIN set to an earlier build's release directory, that build's
 mesh is measured the same way first, in the same run, and the ratios are printed.
 
-Linux only (/proc). IDLE_SECONDS sets the window (default 30).
+Linux only (/proc). IDLE_SECONDS sets the window (default 30); IDLE_CONFIG, YAML given to every
+node of the current build (`mesh: {poke_debounce: 1s}`, say), tries a setting against the baseline.
 """
 import json, os, sys, tempfile, time, urllib.request
 
@@ -16,6 +17,7 @@ from benchlib import Processes, free_port, wait_http
 BIN, N = sys.argv[1], int(sys.argv[2])
 BASELINE_BIN = os.environ.get("BASELINE_BIN")
 WINDOW = float(os.environ.get("IDLE_SECONDS", "30"))
+EXTRA_CONFIG = os.environ.get("IDLE_CONFIG")
 SETTLE = 10
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -54,8 +56,13 @@ def known_nodes(port):
         return 0
 
 
-def measure(label, bin_dir):
+def measure(label, bin_dir, extra_config=None):
     root = tempfile.mkdtemp(prefix="dagi-bench-idle-%s-" % label)
+    config = None
+    if extra_config:
+        config = os.path.join(root, "node.yaml")
+        with open(config, "w") as f:
+            f.write(extra_config + "\n")
     processes = Processes(root)
     try:
         ports = [free_port() for _ in range(N)]
@@ -65,7 +72,7 @@ def measure(label, bin_dir):
         for i, port in enumerate(ports):
             peers = sorted({(i + 1) % N, (i - 1) % N, (i + N // 2) % N} - {i})
             args = [os.path.join(bin_dir, "node-guardian"), "run", "--node-id", "n%02d" % i, "--data-dir", os.path.join(root, "n%02d" % i),
-                    "--listen", "127.0.0.1:%d" % port]
+                    "--listen", "127.0.0.1:%d" % port] + (["--config", config] if config else [])
             for p in peers:
                 args += ["--peer", "http://127.0.0.1:%d" % ports[p]]
             nodes.append(processes.start(args, "n%02d.log" % i, env))
@@ -99,7 +106,7 @@ def measure(label, bin_dir):
 
 print("idle mesh of %d nodes, 3 peers each, sampled over %.0f s after a %d s settle" % (N, WINDOW, SETTLE), flush=True)
 base = measure("baseline", BASELINE_BIN) if BASELINE_BIN else None
-now = measure("current", BIN)
+now = measure("current", BIN, EXTRA_CONFIG)
 if base:
     print("current/baseline: CPU %.2fx, RSS %.2fx, PSS %.2fx, private dirty %.2fx" % (
         now["cpu_mean"] / max(base["cpu_mean"], 1e-9), now["rss_mean"] / base["rss_mean"], now["pss_mean"] / base["pss_mean"],

@@ -103,7 +103,12 @@ final class SyncCoordinator: SyncEvents, Sendable {
     let log: SyncLog
     let logger: Logger
     private let sessions = Mutex<[String: (session: PeerSession, task: Task<Void, Never>)]>([:])
-    private let pendingPropagation = Mutex(false)
+    /// Whether a propagation round is scheduled, and when the last one started.
+    private let propagation = Mutex<(pending: Bool, last: ContinuousClock.Instant?)>((false, nil))
+    /// Rounds start at most this often: one change goes out within the debounce, but a mesh's
+    /// stream of heartbeats (N nodes' rows arriving at every node) is sent in batches, not one
+    /// round per row — idle work would otherwise grow with the square of the mesh.
+    static let minimumRoundGap = Duration.seconds(1)
     private let stopped = Wakeup()
     private let isStopping = Mutex(false)
     /// The last vector each node said it holds, so an unchanged one is not written again.
@@ -173,16 +178,20 @@ final class SyncCoordinator: SyncEvents, Sendable {
 
     private var allSessions: [PeerSession] { sessions.withLock { $0.values.map(\.session) } }
 
-    /// Called after every commit: schedules one propagation round after the debounce delay.
+    /// Called after every commit: schedules one propagation round after the debounce delay, or
+    /// once ``minimumRoundGap`` has passed since the last round.
     func localChange() {
-        let schedule = pendingPropagation.withLock { pending in
-            defer { pending = true }
-            return !pending
+        let now = ContinuousClock.now
+        let delay: Duration? = propagation.withLock { state in
+            guard !state.pending else { return nil }
+            state.pending = true
+            let gapLeft = state.last.map { $0 + Self.minimumRoundGap - now } ?? .zero
+            return max(config.pokeDebounce.duration, gapLeft)
         }
-        guard schedule else { return }
+        guard let delay else { return }
         Task {
-            try? await Task.sleep(for: config.pokeDebounce.duration)
-            pendingPropagation.withLock { $0 = false }
+            try? await Task.sleep(for: delay)
+            propagation.withLock { $0 = (false, .now) }
             await withTaskGroup(of: Void.self) { group in
                 for session in allSessions { group.addTask { await session.propagate() } }
             }
