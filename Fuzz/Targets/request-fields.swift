@@ -9,7 +9,8 @@ import MeshHTTP
 import NIOCore
 
 private let prefix: [UInt8] = Array("POST /v1/chat/completions\r\n\r\n".utf8)
-private let replacement = "fuzz/\"model\"\\\u{1}é"
+// Quotes, a backslash and non-ASCII to escape; no control character (a model name never has one).
+private let replacement = "fuzz/\"model\"\\é"
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRequestFields(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
