@@ -1,3 +1,4 @@
+import Foundation
 import MeshCore
 import MeshStore
 import NIOCore
@@ -10,6 +11,16 @@ struct Metered: Sendable {
     var costUSD: Double
     /// What the same tokens would have cost on the reference cloud model, less the cost.
     var savingUSD: Double
+
+    /// `%.8f` for a cost, without Foundation's formatter on every answer: counted in units of
+    /// 1e-8 dollars (costs are never negative, and far below 9e10 dollars).
+    static func dollars(_ value: Double) -> String {
+        guard value.isFinite, value >= 0 else { return "0.00000000" }
+        guard value < 9e10 else { return String(format: "%.8f", value) }
+        let units = Int64((value * 100_000_000).rounded())
+        let fraction = String(units % 100_000_000)
+        return "\(units / 100_000_000)." + String(repeating: "0", count: 8 - fraction.count) + fraction
+    }
 }
 
 extension RequestRouter {

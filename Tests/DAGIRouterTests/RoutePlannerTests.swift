@@ -116,3 +116,14 @@ import Testing
         #expect(throws: PlanError.self) { try snapshot.plan("x", agent: nil, forced: "missing", localOnly: true, health: health) }
     }
 }
+
+@Suite struct CostHeaderTests {
+    /// The header's digits are `%.8f`'s, without Foundation's formatter.
+    @Test func dollarsReadAsPrintfWould() {
+        for value in [0, 1e-8, 0.0000176, 0.00123456789, 0.5, 1, 12.3456789, 1234.00000001, 0.000000005] {
+            #expect(Metered.dollars(value) == String(format: "%.8f", value), "\(value)")
+        }
+        #expect(Metered.dollars(-1) == "0.00000000")
+        #expect(Metered.dollars(.nan) == "0.00000000")
+    }
+}

@@ -232,7 +232,7 @@ final class Exchange: UpstreamReceiver {
             detachUpstream(recycle: reusable)
             if let last, last.readableBytes > 0 { relay(last, flush: false) }
             let metered = meter()
-            let cost = String(format: "%.8f", metered.costUSD)
+            let cost = Metered.dollars(metered.costUSD)
             if var head = heldHead {
                 head.headerFields[.dagiCost] = cost
                 if heldBody.readableBytes > 0 || head.headerFields[.contentLength] == nil {
