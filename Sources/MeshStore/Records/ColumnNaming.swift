@@ -7,7 +7,8 @@ import Synchronization
 /// Both directions are ours: the plain conversion back gives `nodeId`, and GRDB's
 /// `convertToSnakeCase` re-derives every column name of every record it encodes through
 /// Foundation's character sets — at a busy router's ledger (2,700 rows a second, 22 columns
-/// each) that was a seventh of the guardian's CPU. Names are converted once and remembered.
+/// each) that was about half of what writing the ledger cost. Names are converted once and
+/// remembered.
 enum ColumnNaming {
     /// Words Swift capitalises whole.
     static let acronyms: Set<String> = ["id", "url", "usd", "ttft", "hlc", "gpu", "cpu", "ram", "vram"]

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Synchronization
 import Logging
 import NIOCore
 
@@ -11,18 +12,29 @@ final class MockServer: @unchecked Sendable {
     private var task: Task<Void, any Error>?
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
+    /// Without `port`, the system picks one as the server binds (a port probed free first
+    /// could be taken by another test before the bind).
     init(port: Int? = nil, routes: (Router<BasicRequestContext>) -> Void) async throws {
-        self.port = try port ?? FreePort.allocate()
         let router = Router()
         routes(router)
         var logger = Logger(label: "mock")
         logger.logLevel = .critical
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: self.port)), logger: logger)
-        task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        let url = baseURL
-        try await poll(timeout: .seconds(10), "mock server on \(self.port)") {
-            (try? await HTTP.send("GET", url + "/__ping", timeout: .seconds(1))) != nil
+        let bound = Mutex<Int?>(nil)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port ?? 0)),
+            onServerRunning: { channel in bound.withLock { $0 = channel.localAddress?.port } }, logger: logger
+        )
+        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        self.task = task
+        let deadline = ContinuousClock.now + .seconds(60)
+        while bound.withLock({ $0 }) == nil {
+            guard ContinuousClock.now < deadline else {
+                task.cancel()
+                throw TestFailure("the mock server did not start in 60 s")
+            }
+            try await Task.sleep(for: .milliseconds(10))
         }
+        self.port = bound.withLock { $0 } ?? 0
     }
 
     func stop() async {
