@@ -12,7 +12,6 @@ struct ForwardingMiddleware: RouterMiddleware {
     let isCut: @Sendable () -> Bool
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.uri.path == "/__ping" { return Response(status: .ok) }
         guard !isCut() else { return Response(status: .serviceUnavailable) }
         var request = request
         let body = try await request.collectBody(upTo: 256 << 20)
