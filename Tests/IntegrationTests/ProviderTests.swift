@@ -330,6 +330,16 @@ import Testing
                 let providers = Dictionary(uniqueKeysWithValues: (cli["by_provider"]?.arrayValue ?? []).map { ($0["name"]?.stringValue ?? "", $0["requests"]?.intValue ?? 0) })
                 #expect(providers == ["openai": 5, "anthropic": 5], "\(cli["by_provider"]?.jsonString ?? "")")
             }
+            // Hostile or mistaken parameters: a 400 naming the parameter, never a 500 or a trap.
+            for query in [
+                "since=-5", "until=99999999999999999999", "since=9999999999999999999h", "limit=-1", "limit=100001",
+                "group_by=agent,model,provider,node,day", "group_by=costs", "format=xml", "format=csv&group_by=agent",
+            ] {
+                let reply = try await HTTP.get(a.baseURL + "/v1/usage?" + query)
+                #expect(reply.status == 400, "\(query): \(reply.status) \(reply.text)")
+                #expect(try reply.json()["error"]?["code"] == "invalid_parameter", "\(query): \(reply.text)")
+            }
+            #expect(try await HTTP.get(a.baseURL + "/v1/usage?group_by=" + Array(repeating: "day", count: 2000).joined(separator: ",")).status == 200)
             let table = try await Binaries.run("dagi", ["costs", "--data-dir", b.dataDirectory]).1
             #expect(table.contains("anthropic") && table.contains("openai"), "\(table)")
         }
