@@ -109,7 +109,7 @@ public enum Guardian {
         // Without a swapper section the Swapper has no models, but its controls still serve
         // the node's Ollama models (load, unload).
         let swapper = Swapper(
-            config: config.swapper ?? SwapperConfig(), store: store, http: http, dataDirectory: dataDirectory, registry: registry, logger: logger
+            config: servedModels(config.swapper ?? SwapperConfig(), dataDirectory: dataDirectory, logger: logger), store: store, http: http, dataDirectory: dataDirectory, registry: registry, logger: logger
         )
         try await swapper.register()
         // Stopped after the server, so in-flight requests finish before their models go.
@@ -185,6 +185,24 @@ public enum Guardian {
         } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES || error.errnoCode == EADDRNOTAVAIL {
             throw StartupError(description: "cannot listen on \(listen): \(String(cString: strerror(error.errnoCode))) (is another node-guardian running there? use --listen HOST:PORT)")
         }
+    }
+
+    /// The Swapper's config with every GGUF file of the models folders added as a model, so a
+    /// node with no config still serves what was put in `$DAGI_HOME/models`.
+    private static func servedModels(_ config: SwapperConfig, dataDirectory: String, logger: Logger) -> SwapperConfig {
+        let own = dataDirectory + "/models"
+        try? FileManager.default.createDirectory(atPath: own, withIntermediateDirectories: true)
+        let folder = ModelFolder(directories: [own] + (config.modelsDir.map { [$0] } ?? []))
+        let discovery = folder.discover(adding: config, llamaServer: LlamaServerLocator.find())
+        for (file, reason) in discovery.skipped {
+            logger.warning("not serving \(file): \(reason)")
+        }
+        var config = config
+        for model in discovery.models {
+            config.models[model.name] = model
+            logger.info("serving \(model.name) from \(model.modelPath ?? "?") (about \(model.memory.map { "\($0)" } ?? "?"))")
+        }
+        return config
     }
 
     /// A reason the node cannot start that is not in its config.

@@ -8,6 +8,7 @@ import MeshHTTP
 ///       start_port: 5800
 ///       health_check_timeout: 60s
 ///       memory_budget: 8GiB
+///       models_dir: ~/models          # every *.gguf here is a model too (see ModelFolder)
 ///       models:
 ///         smollm2:
 ///           cmd: llama-server -m ${MODEL_PATH} --port ${PORT} -t 1
@@ -42,6 +43,9 @@ public struct SwapperConfig: Sendable, Decodable {
     /// Output lines kept per model for `/swapper/logs/{model}`.
     public var logLines: Int
     public var macros: [String: String]
+    /// A folder whose GGUF files are served as models with no entry of their own (see
+    /// ``ModelFolder``), besides the node's own `models` folder in its data directory.
+    public var modelsDir: String?
     public var models: [String: SwapperModelConfig]
     public var groups: [String: SwapperGroupConfig]
 
@@ -63,7 +67,7 @@ public struct SwapperConfig: Sendable, Decodable {
     enum CodingKeys: String, CodingKey {
         case startPort = "start_port", healthCheckTimeout = "health_check_timeout", memoryBudget = "memory_budget"
         case globalTTL = "global_ttl", stopTimeout = "stop_timeout", swapTimeout = "swap_timeout", swapLinger = "swap_linger"
-        case queueLimit = "queue_limit", logLines = "log_lines", macros, models, groups
+        case queueLimit = "queue_limit", logLines = "log_lines", macros, modelsDir = "models_dir", models, groups
     }
 
     public init(from decoder: any Decoder) throws {
@@ -79,6 +83,7 @@ public struct SwapperConfig: Sendable, Decodable {
         queueLimit = try c.decode(.queueLimit, default: d.queueLimit, in: ConfigBounds.queueLimit)
         logLines = try c.decode(.logLines, default: d.logLines, in: ConfigBounds.logLines)
         macros = try c.decode(.macros, default: [:])
+        modelsDir = try c.decodeIfPresent(String.self, forKey: .modelsDir).map { DataDirectory.resolve($0) }
         for name in macros.keys where !Macros.isValidName(name) {
             throw DecodingError.dataCorruptedError(forKey: .macros, in: c, debugDescription: "invalid macro name \"\(name)\" (A-Z, 0-9, _)")
         }
