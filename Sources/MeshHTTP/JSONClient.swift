@@ -8,6 +8,8 @@ import NIOHTTP1
 /// error message (OpenAI's or Ollama's shape), never the raw body.
 public struct JSONClient: Sendable {
     public let baseURL: String
+    /// Sent as `authorization: Bearer …` (an agent's key), if set.
+    public var bearer: String?
     let http: HTTPClient
     let timeout: Duration
     /// Largest answer read.
@@ -19,8 +21,9 @@ public struct JSONClient: Sendable {
         public let description: String
     }
 
-    public init(baseURL: String, http: HTTPClient = .shared, timeout: Duration = .seconds(120), limit: Int = 16 << 20) {
+    public init(baseURL: String, bearer: String? = nil, http: HTTPClient = .shared, timeout: Duration = .seconds(120), limit: Int = 16 << 20) {
         self.baseURL = baseURL
+        self.bearer = bearer
         self.http = http
         self.timeout = timeout
         self.limit = limit
@@ -37,19 +40,68 @@ public struct JSONClient: Sendable {
         try await send(.POST, path, body: body, timeout: timeout)
     }
 
+    /// POSTs JSON to an endpoint that answers with server-sent events (`stream: true`) and
+    /// yields each event's data as it arrives, until `data: [DONE]` or the end of the body. An
+    /// answer that is not a stream (a JSON document) is yielded whole.
+    public func events(_ path: String, _ body: JSONValue, timeout: Duration? = nil) async throws -> AsyncThrowingStream<JSONValue, any Error> {
+        let response = try await execute(.POST, path, body: body, timeout: timeout)
+        guard (200..<300).contains(response.status.code), response.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true else {
+            let document = try await document(of: response)
+            return AsyncThrowingStream { $0.yield(document); $0.finish() }
+        }
+        let limit = self.limit
+        return AsyncThrowingStream { continuation in
+            let reader = Task {
+                var line: [UInt8] = []
+                do {
+                    for try await chunk in response.body {
+                        for byte in chunk.readableBytesView {
+                            guard byte == 0x0a else {
+                                guard line.count < limit else { throw Failure(status: nil, description: "an event exceeds \(limit) bytes") }
+                                line.append(byte)
+                                continue
+                            }
+                            if line.last == 0x0d { line.removeLast() }
+                            defer { line.removeAll(keepingCapacity: true) }
+                            guard line.starts(with: "data:".utf8) else { continue }
+                            let data = line.dropFirst(5).drop { $0 == 0x20 }
+                            if data.elementsEqual("[DONE]".utf8) {
+                                continuation.finish()
+                                return
+                            }
+                            if let event = try? JSONValue.parse(data) { continuation.yield(event) }
+                        }
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in reader.cancel() }
+        }
+    }
+
     private func send(_ method: HTTPMethod, _ path: String, body: JSONValue?, timeout: Duration?) async throws -> JSONValue {
+        try await document(of: execute(method, path, body: body, timeout: timeout))
+    }
+
+    private func execute(_ method: HTTPMethod, _ path: String, body: JSONValue?, timeout: Duration?) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
+        if let bearer { request.headers.add(name: "authorization", value: "Bearer \(bearer)") }
         if let body {
             request.headers.add(name: "content-type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body.serialized()))
         }
-        let response: HTTPClientResponse
         do {
-            response = try await http.execute(request, timeout: TimeAmount(timeout ?? self.timeout))
+            return try await http.execute(request, timeout: TimeAmount(timeout ?? self.timeout))
         } catch {
             throw Failure(status: nil, description: "cannot reach \(baseURL): \(error)")
         }
+    }
+
+    /// The answer's JSON, or a ``Failure`` with the server's own message when it is not a 2xx.
+    private func document(of response: HTTPClientResponse) async throws -> JSONValue {
         let bytes = try await response.body.collect(upTo: limit)
         let document = bytes.readableBytes == 0 ? .null : ((try? JSONValue.parse(bytes.readableBytesView)) ?? .null)
         guard (200..<300).contains(response.status.code) else {
