@@ -61,16 +61,4 @@ import Testing
         #expect(found.models.isEmpty)
         #expect(found.skipped.first?.reason.contains("memory_budget") == true)
     }
-
-    @Test func llamaServerIsFoundInTheScriptsCache() throws {
-        let cache = try folder([:])
-        defer { try? FileManager.default.removeItem(atPath: cache) }
-        #expect(LlamaServerLocator.find(environment: ["PATH": "/nonexistent", "DAGI_CACHE": cache]) == nil)
-        let bin = cache + "/llama-server-11434.0.0/bin"
-        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: bin + "/llama-server", contents: Data(), attributes: [.posixPermissions: 0o755])
-        #expect(LlamaServerLocator.find(environment: ["PATH": "/nonexistent", "DAGI_CACHE": cache]) == bin + "/llama-server")
-        // An explicit DAGI_LLAMA_SERVER that is not there finds nothing rather than another one.
-        #expect(LlamaServerLocator.find(environment: ["DAGI_LLAMA_SERVER": "/nonexistent/llama-server", "DAGI_CACHE": cache]) == nil)
-    }
 }

@@ -107,28 +107,3 @@ public struct ModelFolder: Sendable {
         URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
     }
 }
-
-/// Where llama-server is, for models that name none: `$DAGI_LLAMA_SERVER`, then `PATH`, then
-/// the cache the project's scripts fill (`$DAGI_CACHE`, else `~/.cache/dagi-mesh`).
-public enum LlamaServerLocator {
-    public static func find(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
-        if let given = environment["DAGI_LLAMA_SERVER"], !given.isEmpty {
-            return FileManager.default.isExecutableFile(atPath: given) ? given : nil
-        }
-        if let found = ChildProcess.resolve("llama-server", path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin") {
-            return found
-        }
-        let cache: String
-        if let dagi = environment["DAGI_CACHE"], !dagi.isEmpty {
-            cache = dagi
-        } else if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty {
-            cache = xdg + "/dagi-mesh"
-        } else {
-            cache = (environment["HOME"] ?? NSHomeDirectory()) + "/.cache/dagi-mesh"
-        }
-        let builds = ((try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? [])
-            .filter { $0.hasPrefix("llama-server-") }
-            .sorted(by: >)
-        return builds.lazy.map { "\(cache)/\($0)/bin/llama-server" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-}

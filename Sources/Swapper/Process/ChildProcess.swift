@@ -1,5 +1,6 @@
 import CSpawn
 import Foundation
+import MeshCore
 import Synchronization
 
 /// A running model server process: the leader of its own process group, its output captured,
@@ -125,12 +126,5 @@ final class ChildProcess: Sendable {
 
     /// `program` itself when it holds a slash, else the first executable of that name in `path`.
     /// Reads the file system: call it from a dedicated thread.
-    static func resolve(_ program: String, path: String) -> String? {
-        if program.contains("/") { return FileManager.default.isExecutableFile(atPath: program) ? program : nil }
-        for dir in path.split(separator: ":") {
-            let candidate = "\(dir)/\(program)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
-    }
+    static func resolve(_ program: String, path: String) -> String? { ExecutableSearch.find(program, path: path) }
 }
