@@ -34,6 +34,13 @@ public struct JSONClient: Sendable {
         try await send(.GET, path, body: nil, timeout: timeout)
     }
 
+    /// GETs a plain-text document (a model server's log lines).
+    public func text(_ path: String, timeout: Duration? = nil) async throws -> String {
+        let response = try await execute(.GET, path, body: nil, timeout: timeout)
+        guard (200..<300).contains(response.status.code) else { _ = try await document(of: response); return "" }
+        return String(buffer: try await response.body.collect(upTo: limit))
+    }
+
     /// POSTs JSON; returns the decoded answer (`.null` for an empty one).
     @discardableResult
     public func post(_ path: String, _ body: JSONValue, timeout: Duration? = nil) async throws -> JSONValue {
@@ -79,6 +86,31 @@ public struct JSONClient: Sendable {
             }
             continuation.onTermination = { _ in reader.cancel() }
         }
+    }
+
+    /// An answer as it came: status, headers and (bounded) body, whatever the status.
+    public struct RawAnswer: Sendable {
+        public let status: Int
+        public let headers: [(String, String)]
+        public let body: [UInt8]
+
+        public func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name }?.1 }
+    }
+
+    /// Sends bytes with extra headers (a signed request) and returns the answer as it came.
+    public func exchange(method: String, _ path: String, headers: [(String, String)], body: [UInt8], timeout: Duration? = nil) async throws -> RawAnswer {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = HTTPMethod(rawValue: method)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, timeout: TimeAmount(timeout ?? self.timeout))
+        } catch {
+            throw Failure(status: nil, description: "cannot reach \(baseURL): \(error)")
+        }
+        let bytes = try await response.body.collect(upTo: limit)
+        return RawAnswer(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Array(bytes.readableBytesView))
     }
 
     private func send(_ method: HTTPMethod, _ path: String, body: JSONValue?, timeout: Duration?) async throws -> JSONValue {

@@ -2,10 +2,10 @@ import Foundation
 
 /// How `dagi` prints: JSON for machines, tables for people, colour only on a terminal.
 enum Output {
-    /// Pretty, sorted JSON on stdout.
-    static func printJSON<T: Encodable>(_ value: T) throws {
+    /// Pretty (or, `compact`, one-line), sorted JSON on stdout.
+    static func printJSON<T: Encodable>(_ value: T, compact: Bool = false) throws {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = compact ? [.sortedKeys, .withoutEscapingSlashes] : [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         FileHandle.standardOutput.write(try encoder.encode(value))
         FileHandle.standardOutput.write(Data("\n".utf8))
     }
