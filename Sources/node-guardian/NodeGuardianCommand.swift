@@ -13,7 +13,7 @@ struct NodeGuardianCommand: AsyncParsableCommand {
         commandName: "node-guardian",
         abstract: "The DAGI Mesh node daemon: store, metrics, sync, swapper and router.",
         version: DAGIVersion.current,
-        subcommands: [Run.self],
+        subcommands: [Run.self, ConfigCommand.self, InstallService.self, UninstallService.self],
         defaultSubcommand: Run.self
     )
 }
