@@ -82,4 +82,36 @@ import Testing
             (try? await HTTP.get(url + "/health", timeout: .seconds(1))) == nil
         }
     }
+
+    /// `scripts/demo --auto` tells its story unattended and exits 0: three nodes, a request
+    /// routed across them, a node killed (failover, status change) and back — with a demo
+    /// folder that does not exist yet.
+    @Test func theDemoRunsUnattended() async throws {
+        let root = TemporaryDirectory()
+        let folder = root.path + "/not/yet/there"
+        let binaries = URL(fileURLWithPath: try Binaries.path("node-guardian")).deletingLastPathComponent().path
+        let (status, out, err) = try await Binaries.runPath(
+            RealModels.repository + "/scripts/demo", ["--auto"],
+            environment: [
+                "DAGI_BIN": binaries, "DAGI_DEMO_DIR": folder, "DAGI_DEMO_PORT": String(30000 + Int.random(in: 0..<30000)),
+                "DAGI_LLAMA_SERVER": try RealModels.llamaServer(),
+            ],
+            timeout: .seconds(240)
+        )
+        #expect(status == 0, "scripts/demo --auto failed:\n\(out)\n\(err)")
+        for step in ["1. Three nodes start", "2. The mesh as gamma sees it", "3. Agent cy asks gamma", "4. alpha dies", "5. gamma's status shows alpha gone", "6. alpha comes back", "7. Done"] {
+            #expect(out.contains(step), "the transcript lacks \"\(step)\":\n\(out)")
+        }
+        // The route headers the story rests on: across the mesh, the failover, and back.
+        let routes = out.split(separator: "\n").filter { $0.contains("x-dagi-route:") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(routes == ["x-dagi-route: remote:alpha", "x-dagi-route: remote:beta", "x-dagi-route: remote:alpha"], "\(out)")
+        #expect(FileManager.default.fileExists(atPath: folder + "/gamma.log"))
+        // Every node and model server stopped at the end.
+        let left = ProcessTable.entries().filter { entry in
+            guard ["node-guardian", "llama-server"].contains(entry.name) else { return false }
+            let command = (try? String(contentsOfFile: "/proc/\(entry.pid)/cmdline", encoding: .utf8)) ?? ""
+            return command.contains(folder)
+        }
+        #expect(left.isEmpty, "left running: \(left)")
+    }
 }
