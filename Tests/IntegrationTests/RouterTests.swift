@@ -153,12 +153,18 @@ import Testing
             #expect(reply.headers.first(name: "x-dagi-route") == "remote:b")
             #expect(reply.headers.first(name: "x-dagi-node") == "b")
             #expect(try reply.json()["choices"]?.arrayValue?.isEmpty == false)
+            // b's llama-server runs without --alias and calls the model by its file's path; the
+            // answer names it as the client asked, whole and in every streamed chunk.
+            #expect(try reply.json()["model"] == "smollm2", "\(reply.text)")
 
             let streamed = try await Self.chat(a, "smollm2", stream: true, tokens: 8)
             #expect(streamed.status == 200)
             #expect(streamed.headers.first(name: "x-dagi-route") == "remote:b")
             #expect(streamed.headers.first(name: "content-type")?.contains("text/event-stream") == true)
             #expect(streamed.text.components(separatedBy: "data: ").count > 5 && streamed.text.contains("[DONE]"))
+            let chunks = streamed.text.components(separatedBy: "data: ").dropFirst().filter { !$0.hasPrefix("[DONE]") }
+            #expect(chunks.allSatisfy { (try? JSONValue.parse(Array($0.utf8)))?["model"] == "smollm2" }, "\(streamed.text)")
+            #expect(!streamed.text.contains(".gguf"))
 
             // The Ollama API crosses the hop too, translated on b.
             let ollama = try await HTTP.post(a.baseURL + "/api/chat", json: [

@@ -11,16 +11,20 @@ enum OpenAICompatible {
     /// upstream routes on it; a streamed one asks for usage so the ledger is exact, and the
     /// usage chunk is then kept from a client that did not ask for it. Other clients' requests
     /// are translated, and so are their answers.
+    ///
+    /// Chat answers, whole or streamed, are read and name the model as the client asked for
+    /// it: a model server may call it by its file's path, a provider by a dated id. Other
+    /// endpoints' answers (completions, embeddings) pass unchanged.
     static func call(_ request: InferenceRequest, model: String, renameModel: Bool) throws -> (body: ByteBuffer, answer: AnswerKind) {
         guard request.endpoint.format == .openAI else {
             let body = ByteBuffer(bytes: try RequestTranslation.openAI(request, model: model).serialized())
             return (body, .translated(upstream: .openAI, client: ClientKind(request), stream: request.stream))
         }
         var body = renameModel && request.fields.model != model ? request.fields.replacingModel(in: request.body, with: model) : request.body
-        guard request.stream, request.endpoint == .chatCompletions, !request.fields.present.contains("stream_options") else {
-            return (body, .passthrough)
+        guard request.endpoint == .chatCompletions else { return (body, .passthrough) }
+        if request.stream, !request.fields.present.contains("stream_options") {
+            body = RequestTranslation.askingForUsage(body, fields: request.fields)
         }
-        body = RequestTranslation.askingForUsage(body, fields: request.fields)
-        return (body, .translated(upstream: .openAI, client: .openAI(includeUsage: false, model: request.requestedModel), stream: true))
+        return (body, .translated(upstream: .openAI, client: ClientKind(request), stream: request.stream))
     }
 }
