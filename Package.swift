@@ -127,6 +127,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            // The dashboard's page, script and styles, compiled into the binary (it works offline).
+            resources: [.embedInCode("Dashboard/index.html"), .embedInCode("Dashboard/app.js"), .embedInCode("Dashboard/app.css")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

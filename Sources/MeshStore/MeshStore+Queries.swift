@@ -61,6 +61,23 @@ extension MeshStore {
         }
     }
 
+    /// A node's `metric` since `since` (ms) for a chart: minute averages from the rollups, then
+    /// the raw samples newer than the last rolled-up minute, oldest first, at most `limit`
+    /// points (the newest).
+    public func metricSeries(nodeID: String, metric: String, since: Int64, limit: Int = 2000) async throws -> [(ts: Int64, value: Double)] {
+        try await pool.read { db in
+            let rollups = try MetricRollup
+                .filter(Column("node_id") == nodeID && Column("metric") == metric && Column("resolution") == MetricRollup.minute && Column("bucket") >= since)
+                .order(Column("bucket").desc).limit(limit).fetchAll(db)
+            let rolledUntil = rollups.first.map { $0.bucket + Int64(MetricRollup.minute) * 1000 } ?? since
+            let raw = try MetricSample
+                .filter(Column("node_id") == nodeID && Column("metric") == metric && Column("ts") >= Swift.max(since, rolledUntil))
+                .order(Column("ts").desc).limit(limit).fetchAll(db)
+            let points = raw.map { (ts: $0.ts, value: $0.value) } + rollups.map { (ts: $0.bucket, value: $0.count > 0 ? $0.sum / Double($0.count) : 0) }
+            return Array(points.prefix(limit).reversed())
+        }
+    }
+
     /// Rollups of a node at `resolution` seconds, oldest first.
     public func rollups(nodeID: String, resolution: Int) async throws -> [MetricRollup] {
         try await pool.read { db in

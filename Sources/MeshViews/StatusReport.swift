@@ -87,10 +87,13 @@ public struct AgentView: Codable, Sendable {
     public var allowCloud: Bool
     public var models: [String]
     public var preferNodes: [String]
+    public var budgetDailyUSD: Double?
+    public var budgetMonthlyUSD: Double?
 
     enum CodingKeys: String, CodingKey {
         case name, tier, status, lastSeen = "last_seen", lastSeenAgeMs = "last_seen_age_ms", assigned
         case allowCloud = "allow_cloud", models, preferNodes = "prefer_nodes"
+        case budgetDailyUSD = "budget_daily_usd", budgetMonthlyUSD = "budget_monthly_usd"
     }
 }
 
@@ -119,7 +122,8 @@ extension StatusReport {
                     status: (age.map { $0 <= agent.staleAfterMs } ?? false) ? .active : .stale,
                     lastSeen: seen, lastSeenAgeMs: age,
                     assigned: state.assignments.filter { $0.agent == agent.name }.sorted { $0.priority < $1.priority }.map(\.nodeID),
-                    allowCloud: agent.allowCloud, models: agent.allowedModels, preferNodes: agent.preferNodes
+                    allowCloud: agent.allowCloud, models: agent.allowedModels, preferNodes: agent.preferNodes,
+                    budgetDailyUSD: agent.budgetDailyUSD, budgetMonthlyUSD: agent.budgetMonthlyUSD
                 )
             }
         )

@@ -155,6 +155,8 @@ public enum Guardian {
         swapperAPI.register(on: router, audience: audience)
         RouterAPI(router: requestRouter, audience: audience).register(on: router)
         UsageAPI(store: store, audience: audience).register(on: router)
+        UsageLiveAPI(store: store, audience: audience).register(on: router)
+        DashboardAPI(store: store, audience: audience).register(on: router)
         let listen = config.node.listen
         // HTTP/1 with the router's handler for inference requests in each connection's pipeline.
         var server = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: requestRouter.channelHandlers()))

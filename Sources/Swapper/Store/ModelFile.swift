@@ -4,7 +4,9 @@ import Foundation
 /// per model when the Swapper registers, never on a state change.
 enum ModelFile {
     static func size(_ path: String) -> Int64? {
-        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)??.int64Value
+        // Through symlinks: a models folder often links to a file kept elsewhere.
+        let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        return (try? FileManager.default.attributesOfItem(atPath: target)[.size] as? NSNumber)??.int64Value
     }
 
     /// `Q4_1`, `Q4_K_M`, `F16`… as written in GGUF file names. A regex literal: checked and
