@@ -34,6 +34,12 @@ public struct JSONClient: Sendable {
         try await send(.GET, path, body: nil, timeout: timeout)
     }
 
+    /// PUTs JSON; returns the decoded answer.
+    @discardableResult
+    public func put(_ path: String, _ body: JSONValue, timeout: Duration? = nil) async throws -> JSONValue {
+        try await send(.PUT, path, body: body, timeout: timeout)
+    }
+
     /// GETs a plain-text document (a model server's log lines).
     public func text(_ path: String, timeout: Duration? = nil) async throws -> String {
         let response = try await execute(.GET, path, body: nil, timeout: timeout)

@@ -22,7 +22,14 @@ public enum StatusRenderer {
 
         sections.append("Models (\(report.models.count))\n" + renderModels(report, color: color))
 
-        var agents = TextTable(["AGENT", "TIER", "STATUS", "LAST SEEN", "ASSIGNED", "CLOUD"])
+        sections.append("Agents (\(report.agents.count))\n" + renderAgents(report, color: color))
+        return sections.joined(separator: "\n\n")
+    }
+
+    /// The agents table (also `dagi agents`): freshness, assignments and limits.
+    public static func renderAgents(_ report: StatusReport, color: Bool) -> String {
+        guard !report.agents.isEmpty else { return "  none" }
+        var agents = TextTable(["AGENT", "TIER", "STATUS", "LAST SEEN", "ASSIGNED", "CLOUD", "MODELS", "DAILY BUDGET"])
         for agent in report.agents {
             agents.add([
                 .init(agent.name),
@@ -31,10 +38,11 @@ public enum StatusRenderer {
                 .init(agent.lastSeenAgeMs.map(age) ?? "never"),
                 .init(agent.assigned.isEmpty ? "-" : agent.assigned.joined(separator: ",")),
                 .init(agent.allowCloud ? "yes" : "no"),
+                .init(agent.models.isEmpty ? "all" : agent.models.joined(separator: ",")),
+                .init(agent.budgetDailyUSD.map(UsageRenderer.dollars) ?? "-"),
             ])
         }
-        sections.append("Agents (\(report.agents.count))\n" + (report.agents.isEmpty ? "  none" : agents.render(color: color)))
-        return sections.joined(separator: "\n\n")
+        return agents.render(color: color)
     }
 
     /// The models table (also `dagi models`).

@@ -11,7 +11,7 @@ struct DAGICommand: AsyncParsableCommand {
         commandName: "dagi",
         abstract: "Look at and steer a DAGI Mesh from any of its nodes.",
         version: DAGIVersion.current,
-        subcommands: [Status.self, Chat.self, Models.self, Logs.self, Route.self, Unload.self, Peers.self, Keys.self, Usage.self, Costs.self, Doctor.self, Completion.self]
+        subcommands: [Status.self, Chat.self, Models.self, Agents.self, Logs.self, Route.self, Unload.self, Peers.self, Keys.self, Usage.self, Costs.self, Doctor.self, Completion.self]
     )
 }
 
