@@ -42,7 +42,7 @@ public struct RouterConfig: Sendable, Decodable {
         self.cooldown = cooldown
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case openLocalhost = "open_localhost", requestTimeout = "request_timeout", firstByteTimeout = "first_byte_timeout"
         case maxBody = "max_body", aliases
         case maxAttempts = "max_attempts", cooldownAfter = "cooldown_after", cooldown, referenceModel = "reference_model"

@@ -52,7 +52,7 @@ public struct MeshConfig: Sendable, Decodable {
         self.ca = ca
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case secretEnv = "secret_env", peers, syncInterval = "sync_interval", requestTimeout = "request_timeout"
         case maxFrame = "max_frame", maxInflated = "max_inflated", batchSize = "batch_size"
         case snapshotThreshold = "snapshot_threshold", clockSkew = "clock_skew", pokeDebounce = "poke_debounce", ca

@@ -105,8 +105,17 @@ struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Work with node config files.",
-        subcommands: [Check.self]
+        subcommands: [Check.self, Reference.self]
     )
+
+    struct Reference: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print every config key with its default and meaning (from the config types themselves).",
+            discussion: "Example:\n  node-guardian config reference | grep swapper"
+        )
+
+        func run() { print(ConfigReference.render()) }
+    }
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -33,7 +33,7 @@ public struct ProviderConfig: Sendable, Decodable, Equatable {
         self.baseURL = baseURL ?? HTTPURL(parsing: kind.defaultBaseURL)!
     }
 
-    enum CodingKeys: String, CodingKey { case kind, keyEnv = "key_env", baseURL = "base_url" }
+    enum CodingKeys: String, CodingKey, CaseIterable { case kind, keyEnv = "key_env", baseURL = "base_url" }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -71,7 +71,7 @@ public struct CloudModelConfig: Sendable, Decodable, Equatable {
         self.defaultMaxTokens = 4096
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case provider, id, input, cachedInput = "cached_input", cacheWrite = "cache_write", output, defaultMaxTokens = "default_max_tokens"
     }
 

@@ -41,7 +41,7 @@ public struct NodeConfig: Sendable, Decodable {
         self.swapper = swapper
     }
 
-    enum CodingKeys: String, CodingKey { case node, ollama, metrics, agents, mesh, swapper, router, providers, cloudModels = "cloud_models" }
+    enum CodingKeys: String, CodingKey, CaseIterable { case node, ollama, metrics, agents, mesh, swapper, router, providers, cloudModels = "cloud_models" }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -141,7 +141,7 @@ public struct NodeSection: Sendable, Decodable {
         self.publicInfo = false
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case id, listen, advertiseURL = "advertise_url", dataDir = "data_dir", tls, maxConnections = "max_connections"
         case idleTimeout = "idle_timeout", requestReadTimeout = "request_read_timeout", adminTokenEnv = "admin_token_env"
         case publicInfo = "public_info"
@@ -186,7 +186,7 @@ public struct TLSSection: Sendable, Decodable {
     public var cert: String
     public var key: String
 
-    enum CodingKeys: String, CodingKey { case cert, key }
+    enum CodingKeys: String, CodingKey, CaseIterable { case cert, key }
 
     public init(cert: String, key: String) {
         self.cert = cert
@@ -217,7 +217,7 @@ public struct OllamaSection: Sendable, Decodable {
         self.timeout = timeout
     }
 
-    enum CodingKeys: String, CodingKey { case url, refresh, timeout }
+    enum CodingKeys: String, CodingKey, CaseIterable { case url, refresh, timeout }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -250,7 +250,7 @@ public struct MetricsSection: Sendable, Decodable {
         self.usageRollupRetention = usageRollupRetention
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case interval, rawRetention = "raw_retention", rollupRetention = "rollup_retention"
         case minuteRollupRetention = "minute_rollup_retention", usageRetention = "usage_retention"
         case usageRollupRetention = "usage_rollup_retention"
@@ -294,7 +294,7 @@ public struct AgentConfig: Sendable, Decodable {
     /// Requests per minute this agent may make through any one router.
     public var rpm: Int?
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case name, tier, assign, allowCloud = "allow_cloud", staleAfter = "stale_after", keyEnv = "key_env"
         case keySHA256 = "key_sha256", preferNodes = "prefer_nodes", models
         case budgetDailyUSD = "budget_daily_usd", budgetMonthlyUSD = "budget_monthly_usd", rpm

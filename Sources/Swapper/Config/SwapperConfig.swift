@@ -64,7 +64,7 @@ public struct SwapperConfig: Sendable, Decodable {
         self.groups = groups
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case startPort = "start_port", healthCheckTimeout = "health_check_timeout", memoryBudget = "memory_budget"
         case globalTTL = "global_ttl", stopTimeout = "stop_timeout", swapTimeout = "swap_timeout", swapLinger = "swap_linger"
         case queueLimit = "queue_limit", logLines = "log_lines", macros, modelsDir = "models_dir", models, groups

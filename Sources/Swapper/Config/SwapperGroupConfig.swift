@@ -8,7 +8,7 @@ public struct SwapperGroupConfig: Sendable, Decodable {
     /// Members are never evicted to make room for other models (TTL still applies).
     public var persistent: Bool
 
-    enum CodingKeys: String, CodingKey { case members, exclusive, persistent }
+    enum CodingKeys: String, CodingKey, CaseIterable { case members, exclusive, persistent }
 
     public init(members: [String], exclusive: Bool = false, persistent: Bool = false) {
         self.members = members

@@ -22,7 +22,7 @@ public struct SwapperModelConfig: Sendable, Decodable {
     public var concurrency: Int?
     public var macros: [String: String]
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case cmd, modelPath = "model_path", proxy, checkEndpoint = "check_endpoint", ttl, aliases, env, memory
         case concurrency, macros
     }
