@@ -23,7 +23,7 @@ struct Agents: AsyncParsableCommand {
     )
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List every agent of the mesh (works with the guardian stopped).")
+        static let configuration = CommandConfiguration(abstract: "List every agent of the mesh (works with the guardian stopped).", discussion: "Examples:\n  dagi agents\n  dagi agents list --json")
         @OptionGroup var store: StoreOptions
         @Flag(name: .long, help: "Print JSON.") var json = false
 
@@ -42,7 +42,7 @@ struct Agents: AsyncParsableCommand {
     }
 
     struct Assign: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Assign AGENT to NODEs (appended to its list, in order).")
+        static let configuration = CommandConfiguration(abstract: "Assign AGENT to NODEs (appended to its list, in order).", discussion: "Example:\n  dagi agents assign atlas gpu laptop")
         @OptionGroup var store: StoreOptions
         @Argument(help: "The agent.") var agent: String
         @Argument(help: "Node ids.") var nodes: [String]
@@ -54,7 +54,7 @@ struct Agents: AsyncParsableCommand {
     }
 
     struct Unassign: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove NODEs from AGENT's assignments.")
+        static let configuration = CommandConfiguration(abstract: "Remove NODEs from AGENT's assignments.", discussion: "Example:\n  dagi agents unassign atlas laptop")
         @OptionGroup var store: StoreOptions
         @Argument(help: "The agent.") var agent: String
         @Argument(help: "Node ids.") var nodes: [String]

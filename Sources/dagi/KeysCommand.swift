@@ -19,7 +19,7 @@ struct Keys: AsyncParsableCommand {
     )
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create (or replace) AGENT's key and print it once.")
+        static let configuration = CommandConfiguration(abstract: "Create (or replace) AGENT's key and print it once.", discussion: "Example:\n  export DAGI_API_KEY=$(dagi keys create atlas)")
         @OptionGroup var store: StoreOptions
         @Argument(help: "The agent's name.") var agent: String
 
@@ -37,7 +37,7 @@ struct Keys: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the agents with a key on this node.")
+        static let configuration = CommandConfiguration(abstract: "List the agents with a key on this node.", discussion: "Examples:\n  dagi keys list\n  dagi keys list --json")
         @OptionGroup var store: StoreOptions
         @Flag(name: .long, help: "Print JSON.") var json = false
 
@@ -54,7 +54,7 @@ struct Keys: AsyncParsableCommand {
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove AGENT's key from this node; it stops working at once.")
+        static let configuration = CommandConfiguration(abstract: "Remove AGENT's key from this node; it stops working at once.", discussion: "Example:\n  dagi keys revoke atlas")
         @OptionGroup var store: StoreOptions
         @Argument(help: "The agent's name.") var agent: String
 

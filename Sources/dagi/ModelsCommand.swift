@@ -6,7 +6,10 @@ import MeshHTTP
 import MeshViews
 
 struct Models: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List every node's models with their state (from the local replica).")
+    static let configuration = CommandConfiguration(
+        abstract: "List every node's models with their state (from the local replica).",
+        discussion: "Examples:\n  dagi models\n  dagi models --json"
+    )
 
     @OptionGroup var store: StoreOptions
     @Flag(name: .long, help: "Print JSON.") var json = false
@@ -23,7 +26,10 @@ struct Models: AsyncParsableCommand {
 }
 
 struct Unload: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Unload a model (Swapper or Ollama) on this node, or all Swapper models.")
+    static let configuration = CommandConfiguration(
+        abstract: "Unload a model (Swapper or Ollama) on this node, or all Swapper models.",
+        discussion: "Examples:\n  dagi unload smollm2\n  dagi unload --all"
+    )
 
     @OptionGroup var store: StoreOptions
     @Argument(help: "The model (name or alias).") var model: String?

@@ -13,7 +13,7 @@ struct Peers: AsyncParsableCommand {
     )
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List peers (the default).")
+        static let configuration = CommandConfiguration(abstract: "List peers (the default).", discussion: "Examples:\n  dagi peers\n  dagi peers list --json")
         @OptionGroup var store: StoreOptions
         @Flag(name: .long, help: "Print JSON.") var json = false
 
@@ -29,7 +29,7 @@ struct Peers: AsyncParsableCommand {
     }
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a peer; a running guardian picks it up within one sync interval.")
+        static let configuration = CommandConfiguration(abstract: "Add a peer; a running guardian picks it up within one sync interval.", discussion: "Example:\n  dagi peers add http://10.0.0.2:7007")
         @OptionGroup var store: StoreOptions
         @Argument(help: "The peer's URL, e.g. http://10.0.0.2:7007") var url: String
 
@@ -41,7 +41,7 @@ struct Peers: AsyncParsableCommand {
     }
 
     struct Remove: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a peer (config peers come back on the next start).")
+        static let configuration = CommandConfiguration(abstract: "Remove a peer (config peers come back on the next start).", discussion: "Example:\n  dagi peers remove http://10.0.0.2:7007")
         @OptionGroup var store: StoreOptions
         @Argument var url: String
 

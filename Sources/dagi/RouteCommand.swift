@@ -6,7 +6,10 @@ import MeshHTTP
 import MeshViews
 
 struct Route: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show where the router would send a request for MODEL, ranked, and why.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show where the router would send a request for MODEL, ranked, and why.",
+        discussion: "Examples:\n  dagi route smollm2\n  dagi route fast --agent atlas --explain\n  dagi route fast --json"
+    )
 
     @OptionGroup var store: StoreOptions
     @Argument(help: "A model name or alias.") var model: String

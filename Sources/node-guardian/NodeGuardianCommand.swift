@@ -19,7 +19,15 @@ struct NodeGuardianCommand: AsyncParsableCommand {
 }
 
 struct Run: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the node until SIGTERM or SIGINT.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the node until SIGTERM or SIGINT.",
+        discussion: """
+            Examples:
+              node-guardian run                                   # embedded defaults; serves every .gguf in $DAGI_HOME/models
+              node-guardian run --config nodes/linux-gpu.yaml
+              node-guardian run --listen 0.0.0.0:7007 --peer http://10.0.0.2:7007
+            """
+    )
 
     @Option(name: .long, help: "Node config (YAML). Without it the node runs on embedded defaults.")
     var config: String?
