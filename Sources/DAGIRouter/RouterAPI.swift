@@ -22,11 +22,11 @@ public struct RouterAPI: Sendable {
 
     public func register(on routes: Router<MeshRequestContext>) {
         routes.get("/v1/models") { request, context in
-            _ = try await router.authenticate(request.head, loopback: context.isLoopback)
+            _ = try await router.authenticate(request.head, loopback: context.isLocal(request))
             return JSONResponse.make(["object": "list", "data": .array(modelObjects())])
         }
         routes.get("/v1/models/**") { request, context in
-            _ = try await router.authenticate(request.head, loopback: context.isLoopback)
+            _ = try await router.authenticate(request.head, loopback: context.isLocal(request))
             let id = String(request.uri.path.dropFirst("/v1/models/".count)).removingPercentEncoding ?? ""
             guard let object = modelObjects().first(where: { $0["id"]?.stringValue == id }) else {
                 throw RequestRouter.apiError(for: .unknownModel(id, suggestions: router.catalog.current.suggestions(for: id)))
@@ -34,11 +34,11 @@ public struct RouterAPI: Sendable {
             return JSONResponse.make(object)
         }
         routes.get("/api/tags") { request, context in
-            _ = try await router.authenticate(request.head, loopback: context.isLoopback)
+            _ = try await router.authenticate(request.head, loopback: context.isLocal(request))
             return JSONResponse.make(["models": .array(ollamaModels(loadedOnly: false))])
         }
         routes.get("/api/ps") { request, context in
-            _ = try await router.authenticate(request.head, loopback: context.isLoopback)
+            _ = try await router.authenticate(request.head, loopback: context.isLocal(request))
             return JSONResponse.make(["models": .array(ollamaModels(loadedOnly: true))])
         }
         routes.get("/v1/providers") { request, context in

@@ -34,7 +34,7 @@ public struct Audience: Sendable {
 
     /// Refuses (403, or 401 for a wrong credential) unless the caller may administer the node.
     public func requireAdmin(_ request: Request, _ context: MeshRequestContext) throws {
-        guard isAdmin(authorization: request.headers[.authorization], loopback: context.isLoopback) else {
+        guard isAdmin(authorization: request.headers[.authorization], loopback: context.isLocal(request)) else {
             throw adminRequired(authorization: request.headers[.authorization])
         }
     }
@@ -65,7 +65,7 @@ public struct Audience: Sendable {
     /// Refuses unless the caller may read the node's information; says who reads.
     @discardableResult
     public func requireInfo(_ request: Request, _ context: MeshRequestContext) async throws -> Reader {
-        if context.isLoopback || hasAdminToken(request.headers[.authorization]) { return .operatorOrPeer }
+        if context.isLocal(request) || hasAdminToken(request.headers[.authorization]) { return .operatorOrPeer }
         if let token = request.headers[.authorization].flatMap(BearerToken.parse), let agent = await agentForKey(token) { return .agent(agent) }
         if let verifier, request.headers[HTTPField.Name(MeshSignature.signatureHeader)!] != nil {
             let now = self.now()

@@ -191,7 +191,7 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
             head: head, endpoint: endpoint, swapperDirect: swapperDirect, caller: nil, body: context.channel.allocator.buffer(capacity: 0),
             requestID: requestID, started: .now
         )
-        let loopback = context.channel.remoteAddress?.isLoopback ?? false
+        let loopback = LocalCaller.isLocal(remote: context.channel.remoteAddress, request: head)
         switch router.admission.head(head, loopback: loopback, keysReloaded: false, swapperDirect: swapperDirect) {
         case .admitted(let caller):
             incoming.caller = caller
@@ -220,7 +220,7 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func keysChecked() {
         guard let context, case .keyCheck(var incoming) = receiving else { return }
-        let loopback = context.channel.remoteAddress?.isLoopback ?? false
+        let loopback = LocalCaller.isLocal(remote: context.channel.remoteAddress, request: incoming.head)
         switch router.admission.head(incoming.head, loopback: loopback, keysReloaded: true, swapperDirect: incoming.swapperDirect) {
         case .admitted(let caller):
             incoming.caller = caller

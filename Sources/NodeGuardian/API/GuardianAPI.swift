@@ -45,7 +45,7 @@ struct GuardianAPI {
         router.post("/v1/agents/{name}/heartbeat") { request, context in
             let name = try context.parameters.require("name")
             // Only the agent itself (its key) or this machine may say the agent is alive.
-            guard context.isLoopback || request.headers[.authorization].flatMap(BearerToken.parse).flatMap(keys.agent(forKey:)) == name else {
+            guard context.isLocal(request) || request.headers[.authorization].flatMap(BearerToken.parse).flatMap(keys.agent(forKey:)) == name else {
                 throw APIError(status: .unauthorized, code: "invalid_api_key", message: "a heartbeat needs the agent's own API key (or comes from the node itself)")
             }
             guard try await store.agent(named: name) != nil else {
