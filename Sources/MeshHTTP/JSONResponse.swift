@@ -6,7 +6,8 @@ import NIOCore
 /// JSON responses for the API's own documents (status, nodes, agents), encoded with snake_case
 /// keys declared by each type's `CodingKeys`.
 public enum JSONResponse {
-    static let encoder: JSONEncoder = {
+    /// Sorted keys, slashes unescaped: the JSON every document of the node uses.
+    public static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder

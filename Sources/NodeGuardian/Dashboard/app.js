@@ -115,7 +115,7 @@ function drawModels(status) {
 
 function drawAgents(status, spendToday) {
   const rows = status.agents.map((a) => {
-    const spent = spendToday[a.name] || 0;
+    const spent = spendToday.get(a.name) || 0;
     const budget = a.budget_daily_usd;
     const bar = budget ? el("div", { class: "bar", title: `${usd(spent)} of ${usd(budget)}` },
       el("span", { class: spent > budget ? "over" : "", style: { width: `${Math.min(100, (spent / budget) * 100).toFixed(1)}%` } })) : el("span", { class: "muted" }, "none");
@@ -135,8 +135,11 @@ async function drawSpend() {
   const spent = byAgent.reduce((sum, r) => sum + (r.cost_usd || 0), 0);
   $("#savings").textContent = `Spent ${usd(spent)} in 14 days; served locally instead of in the cloud, the mesh saved ${usd(saved)}.`;
   const today = new Date().toISOString().slice(0, 10);
-  const spendToday = {};
-  for (const r of byAgent) if ((r.group.day || "").startsWith(today)) spendToday[r.group.agent] = (spendToday[r.group.agent] || 0) + r.cost_usd;
+  // A Map, not an object: agent names come from peers, and "constructor" is a valid one.
+  const spendToday = new Map();
+  for (const r of byAgent) {
+    if (String(r.group.day || "").startsWith(today)) spendToday.set(r.group.agent, (spendToday.get(r.group.agent) || 0) + Number(r.cost_usd || 0));
+  }
   return spendToday;
 }
 
@@ -149,8 +152,8 @@ async function drawProviders() {
   $("#providers tbody").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 6, class: "empty" }, "no cloud providers configured"))]));
 }
 
-function logRow(r) {
-  return el("tr", {}, el("td", {}, r.time.slice(11, 19)), el("td", {}, r.agent), el("td", {}, r.model), el("td", {}, r.route),
+function logRow(r, live) {
+  return el("tr", live ? { class: "live" } : {}, el("td", {}, r.time.slice(11, 19)), el("td", {}, r.agent), el("td", {}, r.model), el("td", {}, r.route),
     el("td", {}, r.prompt_tokens + r.completion_tokens), el("td", {}, `${Math.round(r.latency_ms)} ms`), el("td", {}, usd(r.cost_usd)), el("td", {}, r.status));
 }
 
@@ -158,29 +161,37 @@ async function startLog() {
   const body = $("#log tbody");
   // The last few minutes first, then every new request as its ledger row lands (SSE).
   try {
-    const recent = (await get("/v1/usage?since=15m&limit=1000")).data.slice(-25).reverse();
+    // Newest first, as /v1/usage lists them.
+    const recent = (await get("/v1/usage?since=15m&limit=25")).data;
     body.replaceChildren(...recent.map(logRow));
   } catch (_) { /* the stream still fills it */ }
   const events = new EventSource("/v1/usage/live");
   events.onmessage = (message) => {
-    body.prepend(logRow(JSON.parse(message.data)));
+    body.prepend(logRow(JSON.parse(message.data), true));
     while (body.children.length > 50) body.lastChild.remove();
   };
 }
 
+// Each section draws on its own: one that fails (a peer's odd row) leaves the others drawn.
+async function section(name, draw) {
+  try { return await draw(); } catch (error) { console.error(name, error); return undefined; }
+}
+
 async function refresh() {
+  let status;
   try {
-    const status = await get("/v1/status");
-    $("#local").textContent = `node ${status.local_node} · ${status.nodes.length} node(s)`;
-    const spendToday = await drawSpend();
-    drawModels(status);
-    drawAgents(status, spendToday);
-    await Promise.all([drawNodes(status), drawProviders()]);
-    $("#updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
-    document.body.dataset.ready = "true";
+    status = await get("/v1/status");
   } catch (error) {
     $("#updated").textContent = `cannot read the node: ${error.message}`;
+    return;
   }
+  $("#local").textContent = `node ${status.local_node} · ${status.nodes.length} node(s)`;
+  const spendToday = (await section("spend", drawSpend)) || new Map();
+  await section("models", () => drawModels(status));
+  await section("agents", () => drawAgents(status, spendToday));
+  await Promise.all([section("nodes", () => drawNodes(status)), section("providers", drawProviders)]);
+  $("#updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
+  document.body.dataset.ready = "true";
 }
 
 refresh();
