@@ -11,4 +11,13 @@ public enum ExecutableSearch {
         }
         return nil
     }
+
+    /// The running program's own file (not argv[0], which may be a bare name resolved against
+    /// the current directory by mistake).
+    public static func currentExecutable() -> String? {
+        #if os(Linux)
+        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return path }
+        #endif
+        return Bundle.main.executableURL?.resolvingSymlinksInPath().path
+    }
 }

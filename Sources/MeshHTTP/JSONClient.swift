@@ -42,7 +42,7 @@ public struct JSONClient: Sendable {
 
     /// GETs a plain-text document (a model server's log lines).
     public func text(_ path: String, timeout: Duration? = nil) async throws -> String {
-        let response = try await execute(.GET, path, body: nil, timeout: timeout)
+        let response = try await execute(.GET, path, body: nil, headers: [], timeout: timeout)
         guard (200..<300).contains(response.status.code) else { _ = try await document(of: response); return "" }
         return String(buffer: try await response.body.collect(upTo: limit))
     }
@@ -54,44 +54,15 @@ public struct JSONClient: Sendable {
     }
 
     /// POSTs JSON to an endpoint that answers with server-sent events (`stream: true`) and
-    /// yields each event's data as it arrives, until `data: [DONE]` or the end of the body. An
-    /// answer that is not a stream (a JSON document) is yielded whole.
-    public func events(_ path: String, _ body: JSONValue, timeout: Duration? = nil) async throws -> AsyncThrowingStream<JSONValue, any Error> {
-        let response = try await execute(.POST, path, body: body, timeout: timeout)
+    /// yields each event's data as it is read, until `data: [DONE]` or the end of the body. An
+    /// answer that is not a stream (a JSON document) is yielded whole. Bytes are read only as
+    /// fast as events are taken: a slow consumer slows the server, never grows a buffer.
+    public func events(_ path: String, _ body: JSONValue, timeout: Duration? = nil) async throws -> ServerSentEventDocuments {
+        let response = try await execute(.POST, path, body: body.serialized(), headers: [("content-type", "application/json")], timeout: timeout)
         guard (200..<300).contains(response.status.code), response.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true else {
-            let document = try await document(of: response)
-            return AsyncThrowingStream { $0.yield(document); $0.finish() }
+            return ServerSentEventDocuments(whole: try await document(of: response))
         }
-        let limit = self.limit
-        return AsyncThrowingStream { continuation in
-            let reader = Task {
-                var line: [UInt8] = []
-                do {
-                    for try await chunk in response.body {
-                        for byte in chunk.readableBytesView {
-                            guard byte == 0x0a else {
-                                guard line.count < limit else { throw Failure(status: nil, description: "an event exceeds \(limit) bytes") }
-                                line.append(byte)
-                                continue
-                            }
-                            if line.last == 0x0d { line.removeLast() }
-                            defer { line.removeAll(keepingCapacity: true) }
-                            guard line.starts(with: "data:".utf8) else { continue }
-                            let data = line.dropFirst(5).drop { $0 == 0x20 }
-                            if data.elementsEqual("[DONE]".utf8) {
-                                continuation.finish()
-                                return
-                            }
-                            if let event = try? JSONValue.parse(data) { continuation.yield(event) }
-                        }
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in reader.cancel() }
-        }
+        return ServerSentEventDocuments(body: response.body, lineLimit: limit)
     }
 
     /// An answer as it came: status, headers and (bounded) body, whatever the status.
@@ -105,32 +76,21 @@ public struct JSONClient: Sendable {
 
     /// Sends bytes with extra headers (a signed request) and returns the answer as it came.
     public func exchange(method: String, _ path: String, headers: [(String, String)], body: [UInt8], timeout: Duration? = nil) async throws -> RawAnswer {
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.method = HTTPMethod(rawValue: method)
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        request.body = .bytes(ByteBuffer(bytes: body))
-        let response: HTTPClientResponse
-        do {
-            response = try await http.execute(request, timeout: TimeAmount(timeout ?? self.timeout))
-        } catch {
-            throw Failure(status: nil, description: "cannot reach \(baseURL): \(error)")
-        }
+        let response = try await execute(HTTPMethod(rawValue: method), path, body: body, headers: headers, timeout: timeout)
         let bytes = try await response.body.collect(upTo: limit)
         return RawAnswer(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Array(bytes.readableBytesView))
     }
 
     private func send(_ method: HTTPMethod, _ path: String, body: JSONValue?, timeout: Duration?) async throws -> JSONValue {
-        try await document(of: execute(method, path, body: body, timeout: timeout))
+        try await document(of: execute(method, path, body: body?.serialized(), headers: body == nil ? [] : [("content-type", "application/json")], timeout: timeout))
     }
 
-    private func execute(_ method: HTTPMethod, _ path: String, body: JSONValue?, timeout: Duration?) async throws -> HTTPClientResponse {
+    private func execute(_ method: HTTPMethod, _ path: String, body: [UInt8]?, headers: [(String, String)], timeout: Duration?) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let bearer { request.headers.add(name: "authorization", value: "Bearer \(bearer)") }
-        if let body {
-            request.headers.add(name: "content-type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: body.serialized()))
-        }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         do {
             return try await http.execute(request, timeout: TimeAmount(timeout ?? self.timeout))
         } catch {

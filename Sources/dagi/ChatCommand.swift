@@ -13,7 +13,8 @@ struct Chat: AsyncParsableCommand {
               dagi chat smollm2 "Why is the sky blue?"  # one question, one answer
               echo "Summarise: ..." | dagi chat smollm2 # the question from stdin
 
-            Without MODEL, the first model the node lists. The key comes from --key or $DAGI_API_KEY.
+            Without MODEL, the first model the node lists. The key comes from $DAGI_API_KEY (never
+            an argument: those show in `ps`).
             """
     )
 
@@ -28,9 +29,6 @@ struct Chat: AsyncParsableCommand {
     @Option(name: .long, help: "The node's URL (default: this machine's node, from its store).")
     var url: String?
 
-    @Option(name: .long, help: "The agent key (default: $DAGI_API_KEY).")
-    var key: String?
-
     @Option(name: .long, help: "A system prompt.")
     var system: String?
 
@@ -42,8 +40,8 @@ struct Chat: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let key = key ?? ProcessInfo.processInfo.environment["DAGI_API_KEY"], !key.isEmpty else {
-            throw ValidationError("no key: pass --key or set DAGI_API_KEY (create one with: dagi keys create NAME)")
+        guard let key = ProcessInfo.processInfo.environment["DAGI_API_KEY"], !key.isEmpty else {
+            throw ValidationError("no key: set DAGI_API_KEY (create one with: export DAGI_API_KEY=$(dagi keys create NAME))")
         }
         var client = try await nodeClient()
         client.bearer = key

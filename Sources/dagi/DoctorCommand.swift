@@ -86,9 +86,10 @@ struct Doctor: AsyncParsableCommand {
     }
 
     private func checkConfig(_ file: String) -> Check {
-        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path + "/node-guardian"
-        guard let guardian = FileManager.default.isExecutableFile(atPath: here)
-            ? here : ExecutableSearch.find("node-guardian", path: ProcessInfo.processInfo.environment["PATH"] ?? "")
+        // The node-guardian beside this dagi, else the one on PATH.
+        let beside = ExecutableSearch.currentExecutable().map { ($0 as NSString).deletingLastPathComponent + "/node-guardian" }
+        guard let guardian = beside.flatMap({ FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil })
+            ?? ExecutableSearch.find("node-guardian", path: ProcessInfo.processInfo.environment["PATH"] ?? "")
         else {
             return Check(name: "config", outcome: .problem, detail: "cannot check \(file): node-guardian not found", fix: "put node-guardian next to dagi or on PATH")
         }

@@ -12,6 +12,9 @@ enum Output {
 
     /// Colour when stdout is a terminal and `NO_COLOR` is not set.
     static var useColor: Bool {
-        isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        isTerminal && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
     }
+
+    /// Whether stdout is a terminal (screen control only there).
+    static var isTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
 }

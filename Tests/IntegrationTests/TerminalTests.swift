@@ -48,6 +48,19 @@ import Testing
         }
     }
 
+    /// Runs `body` with a terminal running `command`; the tmux server is killed afterwards,
+    /// also when the body throws.
+    private func withTerminal(_ root: TemporaryDirectory, _ command: String, _ body: (Terminal) async throws -> Void) async throws {
+        let terminal = try await Terminal(root: root, command: command)
+        do {
+            try await body(terminal)
+        } catch {
+            await terminal.close()
+            throw error
+        }
+        await terminal.close()
+    }
+
     /// A node serving SmolLM2 from its models folder, with a key for agent "me".
     private func smolNode(_ root: TemporaryDirectory) throws -> GuardianProcess {
         let node = try GuardianProcess(nodeID: "term", root: root.path, environment: ["DAGI_LLAMA_SERVER": try RealModels.llamaServer()])
@@ -64,11 +77,11 @@ import Testing
             let (status, key, err) = try await Binaries.run("dagi", ["keys", "create", "me", "--data-dir", node.dataDirectory])
             #expect(status == 0, "\(err)")
             let dagi = try Binaries.path("dagi")
-            let terminal = try await Terminal(
-                root: root,
-                command: "env DAGI_API_KEY=\(key.trimmingCharacters(in: .whitespacesAndNewlines)) \(dagi) chat smollm2 --url \(node.baseURL) --max-tokens 300"
-            )
-            defer { Task { await terminal.close() } }
+            // The key goes through a file (tmux shows its command line in `ps`, as any process).
+            let keyFile = root.path + "/key"
+            FileManager.default.createFile(atPath: keyFile, contents: Data(key.trimmingCharacters(in: .whitespacesAndNewlines).utf8), attributes: [.posixPermissions: 0o600])
+            let command = "export DAGI_API_KEY=\"$(cat \(keyFile))\"; exec \(dagi) chat smollm2 --url \(node.baseURL) --max-tokens 300"
+            try await withTerminal(root, command) { terminal in
             try await poll(timeout: .seconds(20), "the chat prompt") { try await terminal.screen().hasSuffix(">>>") }
 
             // While the answer streams, part of it is on screen and the prompt has not come back.
@@ -90,6 +103,7 @@ import Testing
             try await poll(timeout: .seconds(10), "/model to print the model") { try await terminal.screen().contains("model: smollm2") }
             try await terminal.type("/exit")
             try await poll(timeout: .seconds(10), "the chat to end") { await !terminal.isAlive }
+            }
         }
     }
 
@@ -108,8 +122,7 @@ import Testing
             try await watcher.start()
             try await leaver.start()
             let dagi = try Binaries.path("dagi")
-            let terminal = try await Terminal(root: root, command: "\(dagi) status --watch --interval 0.5 --data-dir \(watcher.dataDirectory)")
-            defer { Task { await terminal.close() } }
+            try await withTerminal(root, "\(dagi) status --watch --interval 0.5 --data-dir \(watcher.dataDirectory)") { terminal in
             func row(_ id: String) async throws -> String? {
                 try await terminal.screen().split(separator: "\n").first { $0.contains(id) && ($0.contains("online") || $0.contains("offline") || $0.contains("stale")) }.map(String.init)
             }
@@ -120,6 +133,7 @@ import Testing
             _ = try await leaver.stop()
             try await poll(timeout: .seconds(30), "leaver offline on the watcher's screen") { try await row("leaver")?.contains("offline") == true }
             #expect(await terminal.isAlive, "status --watch exited")
+            }
         }
     }
 }
