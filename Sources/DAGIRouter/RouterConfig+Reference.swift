@@ -48,7 +48,7 @@ extension CloudModelConfig.CodingKeys: DocumentedKey {
         case .cachedInput: return ("the built-in price table", "USD per million cached input tokens")
         case .cacheWrite: return ("the built-in price table", "USD per million tokens written to the provider's prompt cache")
         case .output: return ("the built-in price table", "USD per million output tokens")
-        case .defaultMaxTokens: return ("4096", "max_tokens sent to Anthropic when the client gave none")
+        case .defaultMaxTokens: return ("\(CloudModelConfig(provider: "-", id: "-").defaultMaxTokens)", "max_tokens sent to Anthropic when the client gave none")
         }
     }
 }

@@ -20,7 +20,8 @@ public enum LlamaServerLocator {
         }
         let builds = ((try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? [])
             .filter { $0.hasPrefix("llama-server-") }
-            .sorted(by: >)
+            // Newest version first, compared as numbers (11434.0.0 after 9999.0.0).
+            .sorted { $0.compare($1, options: .numeric) == .orderedDescending }
         return builds.lazy.map { "\(cache)/\($0)/bin/llama-server" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 }

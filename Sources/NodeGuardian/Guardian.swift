@@ -197,7 +197,8 @@ public enum Guardian {
         let folder = ModelFolder(directories: [own] + (config.modelsDir.map { [$0] } ?? []))
         let discovery = folder.discover(adding: config, llamaServer: LlamaServerLocator.find())
         for (file, reason) in discovery.skipped {
-            logger.warning("not serving \(file): \(reason)")
+            // The name is a file's: quoted and escaped, so it cannot forge log lines.
+            logger.warning("not serving \(file.debugDescription): \(reason)")
         }
         var config = config
         for model in discovery.models {

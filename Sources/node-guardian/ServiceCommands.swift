@@ -40,24 +40,55 @@ struct InstallService: ParsableCommand {
                 throw ExitCode(78)
             }
         }
+        guard let executable = ExecutableSearch.currentExecutable() else { throw ValidationError("cannot tell where this node-guardian binary is") }
         let unit = ServiceUnit(
-            executable: Self.absolute(CommandLine.arguments[0].contains("/") ? CommandLine.arguments[0] : Bundle.main.executablePath ?? "node-guardian"),
-            configPath: config, dataDirectory: dataDir.map(Self.absolute), user: user,
+            executable: executable, configPath: config, dataDirectory: dataDir.map(Self.absolute), user: user,
             home: ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
         )
+        for path in unit.arguments where path.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw ValidationError("\(path.debugDescription) holds a control character; a unit file cannot carry it safely")
+        }
+        // A system service runs as root: a binary its users could rewrite would give them root.
+        if !user { try Self.requireRootOwned(executable) }
         let directory = (unit.path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try Data(unit.contents.utf8).write(to: URL(fileURLWithPath: unit.path), options: .atomic)
         print("wrote \(unit.path)")
-        print("secrets (DAGI_MESH_SECRET=…, keys) go in \(unit.environmentFile), readable by its owner only (chmod 600)")
+        // The env file, made empty and private if missing, so secrets are never put in a readable one.
+        if !FileManager.default.fileExists(atPath: unit.environmentFile) {
+            try FileManager.default.createDirectory(atPath: (unit.environmentFile as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: unit.environmentFile, contents: Data(), attributes: [.posixPermissions: 0o600])
+        }
+        print("secrets (DAGI_MESH_SECRET=…, keys) go in \(unit.environmentFile), one NAME=value per line (mode 600)")
         guard !noEnable else { return }
-        for command in unit.enableCommands {
+        for (index, command) in unit.enableCommands.enumerated() {
             let status = ServiceManager.run(command)
-            guard status == 0 else {
+            // launchctl bootout of a service that is not loaded yet fails, harmlessly.
+            guard status == 0 || (command.first == "launchctl" && index == 0) else {
                 throw ValidationError("`\(command.joined(separator: " "))` failed (exit \(status)); the file is written — start it by hand, or use --no-enable")
             }
         }
         print("enabled and started; stop and remove with: node-guardian uninstall-service\(user ? " --user" : "")")
+    }
+
+    /// The file and every folder above it owned by root and writable by no one else.
+    static func requireRootOwned(_ path: String) throws {
+        var current = path
+        while true {
+            let attributes = try FileManager.default.attributesOfItem(atPath: current)
+            let owner = (attributes[.ownerAccountID] as? NSNumber)?.intValue ?? -1
+            let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777
+            let sticky = current == "/tmp" || mode & 0o1000 != 0
+            guard owner == 0, mode & 0o022 == 0 || (sticky && current != path) else {
+                throw ValidationError(
+                    "\(current) is not root's alone (owner \(owner), mode \(String(mode, radix: 8))): a system service would run whatever is put there as root. "
+                        + "Install the binary first (sudo install -m 0755 node-guardian /usr/local/bin/), run that one, or use --user"
+                )
+            }
+            if current == "/" { return }
+            current = (current as NSString).deletingLastPathComponent
+            if current.isEmpty { return }
+        }
     }
 
     static func absolute(_ path: String) -> String {
@@ -98,42 +129,5 @@ enum ServiceManager {
         }
         process.waitUntilExit()
         return process.terminationStatus
-    }
-}
-
-struct ConfigCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "config",
-        abstract: "Work with node config files.",
-        subcommands: [Check.self, Reference.self]
-    )
-
-    struct Reference: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Print every config key with its default and meaning (from the config types themselves).",
-            discussion: "Example:\n  node-guardian config reference | grep swapper"
-        )
-
-        func run() { print(ConfigReference.render()) }
-    }
-
-    struct Check: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Validate a node config without starting the node; exit 78 with every bad key's line.",
-            discussion: "Example:\n  node-guardian config check nodes/linux-gpu.yaml"
-        )
-
-        @Argument(help: "The config file (YAML).") var file: String
-
-        func run() throws {
-            do {
-                let config = try NodeConfig.load(path: file)
-                let models = config.swapper?.models.count ?? 0
-                print("\(file): ok (\(models) Swapper model\(models == 1 ? "" : "s"), \(config.agents.count) agent\(config.agents.count == 1 ? "" : "s"), \(config.mesh.peers.count) peer\(config.mesh.peers.count == 1 ? "" : "s"), \(config.providers.count) provider\(config.providers.count == 1 ? "" : "s"))")
-            } catch let error as ConfigError {
-                FileHandle.standardError.write(Data("\(error)\n".utf8))
-                throw ExitCode(78)
-            }
-        }
     }
 }

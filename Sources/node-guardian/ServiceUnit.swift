@@ -1,4 +1,5 @@
 import Foundation
+import MeshCore
 
 /// The service definition that keeps a node running: a systemd unit on Linux, a launchd agent
 /// or daemon on macOS. Secrets never go in it: the node reads them from its environment, which
@@ -60,9 +61,12 @@ struct ServiceUnit {
         TimeoutStopSec=60
         Restart=on-failure
         RestartSec=2
-        # Model servers run in their own process groups; none survives the service.
-        KillMode=control-group
+        # SIGTERM to the guardian alone, which stops its model servers in order; whatever is left
+        # in the unit's group after TimeoutStopSec gets SIGKILL.
+        KillMode=mixed
         LimitNOFILE=65536
+        NoNewPrivileges=yes
+        PrivateTmp=yes
 
         [Install]
         WantedBy=\(user ? "default.target" : "multi-user.target")
@@ -103,10 +107,12 @@ struct ServiceUnit {
     var enableCommands: [[String]] {
         #if os(macOS)
         let domain = user ? "gui/\(getuid())" : "system"
-        return [["launchctl", "bootstrap", domain, path]]
+        // Unload first (a reinstall), ignoring "not loaded"; see ServiceManager.
+        return [["launchctl", "bootout", "\(domain)/\(Self.launchdLabel)"], ["launchctl", "bootstrap", domain, path]]
         #else
         let scope = user ? ["--user"] : []
-        return [["systemctl"] + scope + ["daemon-reload"], ["systemctl"] + scope + ["enable", "--now", Self.systemdName]]
+        // restart, not start: a reinstall with another config must take effect.
+        return [["systemctl"] + scope + ["daemon-reload"], ["systemctl"] + scope + ["enable", Self.systemdName], ["systemctl"] + scope + ["restart", Self.systemdName]]
         #endif
     }
 
@@ -122,8 +128,7 @@ struct ServiceUnit {
 
     /// systemd's own quoting for ExecStart: double quotes, with `\`, `"`, `$` and `%` escaped.
     static func systemdQuoted(_ argument: String) -> String {
-        let plain = !argument.isEmpty && argument.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "/._-+=:@,".contains($0)) }
-        if plain { return argument }
+        if ShellWord.isPlain(argument) { return argument }
         var out = "\""
         for character in argument {
             switch character {
@@ -136,9 +141,7 @@ struct ServiceUnit {
         return out + "\""
     }
 
-    static func shellQuoted(_ argument: String) -> String {
-        "'" + argument.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
-    }
+    static func shellQuoted(_ argument: String) -> String { ShellWord.quoted(argument) }
 
     static func xmlEscaped(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")

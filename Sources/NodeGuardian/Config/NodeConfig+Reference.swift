@@ -56,7 +56,7 @@ extension NodeConfig.CodingKeys: DocumentedKey {
     var doc: (default: String?, meaning: String) {
         switch self {
         case .node: return (nil, "this node's identity, address and storage (see node:)")
-        case .ollama: return ("url: http://127.0.0.1:11434", "a local Ollama whose models the node serves; null turns it off")
+        case .ollama: return ("url: \(NodeConfig.defaultOllama.url)", "a local Ollama whose models the node serves; null turns it off")
         case .metrics: return (nil, "resource sampling and retention (see metrics:)")
         case .agents: return ("[]", "the agents of the mesh (see agents[]:)")
         case .mesh: return (nil, "peers and sync (see mesh:)")
@@ -142,12 +142,13 @@ extension AgentConfig: ConfigDocumented {
 
 extension AgentConfig.CodingKeys: DocumentedKey {
     var doc: (default: String?, meaning: String) {
+        let d = AgentConfig(name: "-")
         switch self {
         case .name: return (nil, "the agent's name (required)")
-        case .tier: return ("standard", "its tier")
+        case .tier: return (d.tier, "its tier")
         case .assign: return ("[]", "nodes it works on, in priority order")
-        case .allowCloud: return ("false", "it may use cloud models")
-        case .staleAfter: return ("5m", "silence after which it shows as stale")
+        case .allowCloud: return ("\(d.allowCloud)", "it may use cloud models")
+        case .staleAfter: return ("\(d.staleAfter)", "silence after which it shows as stale")
         case .keyEnv: return (nil, "environment variable holding its API key (at least 32 characters)")
         case .keySHA256: return (nil, "SHA-256 (hex) of its API key, instead of key_env")
         case .preferNodes: return ("[]", "nodes it prefers when several can serve")

@@ -1,4 +1,5 @@
 import Foundation
+import MeshCore
 
 /// Reads NVIDIA GPU utilisation and VRAM through `nvidia-smi`, when it is installed.
 ///
@@ -7,8 +8,7 @@ public struct GPUSampler: Sendable {
     let executable: String?
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        let paths = (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-        executable = paths.map { "\($0)/nvidia-smi" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        executable = ExecutableSearch.find("nvidia-smi", path: environment["PATH"] ?? "/usr/bin:/bin")
     }
 
     public var isAvailable: Bool { executable != nil }

@@ -2,12 +2,6 @@
 /// newlines separate, single and double quotes group, backslash escapes, `\`-newline continues.
 /// No variables, globs or pipes: the command runs without a shell.
 enum CommandSplitter {
-    /// `argument` as one word of a command line: single-quoted unless it is plain.
-    static func quote(_ argument: String) -> String {
-        let plain = !argument.isEmpty && argument.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "/._-+=:@,".contains($0)) }
-        return plain ? argument : "'" + argument.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
-    }
-
     static func split(_ command: String) -> [String] {
         var arguments: [String] = []
         var current = ""

@@ -44,9 +44,7 @@ public struct ModelFolder: Sendable {
                     discovery.skipped.append((path, "no llama-server found (set DAGI_LLAMA_SERVER, or put llama-server on PATH)"))
                     continue
                 }
-                // The file's own size, through a symlink (the scripts link the cached file here).
-                let size = (try? FileManager.default.attributesOfItem(atPath: Self.canonical(path))[.size] as? Int64) ?? nil
-                guard let size, size > 0 else {
+                guard let size = ModelFile.size(path), size > 0 else {
                     discovery.skipped.append((path, "the file is empty or unreadable"))
                     continue
                 }
@@ -70,7 +68,7 @@ public struct ModelFolder: Sendable {
     /// bandwidth and more threads only contend.
     static func defaultCommand(llamaServer: String, cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> String {
         let threads = min(max(cores, 1), 8)
-        return "\(CommandSplitter.quote(llamaServer)) -m ${MODEL_PATH} --host 127.0.0.1 --port ${PORT} --alias ${MODEL_ID} -c 4096 -t \(threads) --no-webui"
+        return "\(ShellWord.quoted(llamaServer)) -m ${MODEL_PATH} --host 127.0.0.1 --port ${PORT} --alias ${MODEL_ID} -c 4096 -t \(threads) --no-webui"
     }
 
     /// Weights are mapped whole, plus the KV cache and compute buffers of a 4,096-token

@@ -31,11 +31,12 @@ extension SwapperModelConfig: ConfigDocumented {
 
 extension SwapperModelConfig.CodingKeys: DocumentedKey {
     var doc: (default: String?, meaning: String) {
+        let d = SwapperModelConfig(cmd: "")
         switch self {
         case .cmd: return (nil, "the command line that starts the server (required; ${PORT}, ${MODEL_PATH}, ${MODEL_ID} and macros expand)")
         case .modelPath: return (nil, "the model file, ${MODEL_PATH} (must exist)")
-        case .proxy: return ("http://127.0.0.1:${PORT}", "where its requests go")
-        case .checkEndpoint: return ("/health", "polled until it answers 200 after a start")
+        case .proxy: return (d.proxy, "where its requests go")
+        case .checkEndpoint: return (d.checkEndpoint, "polled until it answers 200 after a start")
         case .ttl: return (nil, "idle time after which it is unloaded")
         case .aliases: return ("[]", "other names it answers to")
         case .env: return ("{}", "its environment, besides PATH, HOME, LANG and TMPDIR (a mapping or a list of NAME=value)")
@@ -52,10 +53,11 @@ extension SwapperGroupConfig: ConfigDocumented {
 
 extension SwapperGroupConfig.CodingKeys: DocumentedKey {
     var doc: (default: String?, meaning: String) {
+        let d = SwapperGroupConfig(members: [])
         switch self {
         case .members: return (nil, "the models of the group (required)")
-        case .exclusive: return ("false", "at most one member loaded at a time")
-        case .persistent: return ("false", "members are never evicted for other models (their ttl still applies)")
+        case .exclusive: return ("\(d.exclusive)", "at most one member loaded at a time")
+        case .persistent: return ("\(d.persistent)", "members are never evicted for other models (their ttl still applies)")
         }
     }
 }

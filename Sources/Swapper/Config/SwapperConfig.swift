@@ -83,7 +83,12 @@ public struct SwapperConfig: Sendable, Decodable {
         queueLimit = try c.decode(.queueLimit, default: d.queueLimit, in: ConfigBounds.queueLimit)
         logLines = try c.decode(.logLines, default: d.logLines, in: ConfigBounds.logLines)
         macros = try c.decode(.macros, default: [:])
-        modelsDir = try c.decodeIfPresent(String.self, forKey: .modelsDir).map { DataDirectory.resolve($0) }
+        if let folder = try c.decodeIfPresent(String.self, forKey: .modelsDir) {
+            guard folder.hasPrefix("/") || folder.hasPrefix("~/") else {
+                throw DecodingError.dataCorruptedError(forKey: .modelsDir, in: c, debugDescription: "models_dir must be an absolute path (or start with ~/)")
+            }
+            modelsDir = DataDirectory.resolve(folder)
+        }
         for name in macros.keys where !Macros.isValidName(name) {
             throw DecodingError.dataCorruptedError(forKey: .macros, in: c, debugDescription: "invalid macro name \"\(name)\" (A-Z, 0-9, _)")
         }
