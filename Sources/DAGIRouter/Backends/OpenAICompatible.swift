@@ -12,9 +12,10 @@ enum OpenAICompatible {
     /// usage chunk is then kept from a client that did not ask for it. Other clients' requests
     /// are translated, and so are their answers.
     ///
-    /// Chat answers, whole or streamed, are read and name the model as the client asked for
-    /// it: a model server may call it by its file's path, a provider by a dated id. Other
-    /// endpoints' answers (completions, embeddings) pass unchanged.
+    /// Chat answers name the model as the client asked for it (a model server may call it by
+    /// its file's path, a provider by a dated id): a whole one has that one field replaced, a
+    /// stream is translated chunk by chunk. Other endpoints' answers (completions, embeddings)
+    /// pass unchanged.
     static func call(_ request: InferenceRequest, model: String, renameModel: Bool) throws -> (body: ByteBuffer, answer: AnswerKind) {
         guard request.endpoint.format == .openAI else {
             let body = ByteBuffer(bytes: try RequestTranslation.openAI(request, model: model).serialized())
@@ -22,9 +23,10 @@ enum OpenAICompatible {
         }
         var body = renameModel && request.fields.model != model ? request.fields.replacingModel(in: request.body, with: model) : request.body
         guard request.endpoint == .chatCompletions else { return (body, .passthrough) }
-        if request.stream, !request.fields.present.contains("stream_options") {
+        guard request.stream else { return (body, .renamed(model: request.requestedModel)) }
+        if !request.fields.present.contains("stream_options") {
             body = RequestTranslation.askingForUsage(body, fields: request.fields)
         }
-        return (body, .translated(upstream: .openAI, client: ClientKind(request), stream: request.stream))
+        return (body, .translated(upstream: .openAI, client: ClientKind(request), stream: true))
     }
 }

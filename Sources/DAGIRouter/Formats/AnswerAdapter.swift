@@ -81,6 +81,61 @@ final class ObservedAnswer: AnswerAdapter {
     var answerEnded: Bool { dialect.answerEnded }
 }
 
+/// A whole OpenAI answer relayed as it came except for its top-level `model`, which becomes
+/// the name the client asked for (a model server may report its file's path, a provider a
+/// dated id). One scan finds the field and reads `usage`, building nothing else: cheaper than
+/// translating the answer (parsing it into a tree and writing it again).
+final class RenamedAnswer: AnswerAdapter {
+    let model: String
+    private var whole = ByteBuffer()
+    private(set) var usage: TokenUsage?
+    private(set) var answerEnded = false
+
+    init(model: String) { self.model = model }
+
+    func contentType(upstream: String?) -> String? { upstream }
+
+    func feed(_ chunk: ByteBuffer) throws -> ByteBuffer? {
+        guard whole.readableBytes + chunk.readableBytes <= TranslatedAnswer.wholeLimit else {
+            throw UpstreamStreamError(message: "the answer exceeds \(TranslatedAnswer.wholeLimit) bytes")
+        }
+        var chunk = chunk
+        whole.writeBuffer(&chunk)
+        return nil
+    }
+
+    func finish() throws -> ByteBuffer? {
+        answerEnded = true
+        let bytes = Array(whole.readableBytesView)
+        var parser = JSONParser(bytes)
+        var range: Range<Int>?
+        do {
+            try parser.forEachTopLevelField { key, parser in
+                switch key {
+                case "model": range = try parser.skipValue(depth: 1)
+                case "usage": usage = TokenUsage(openAI: try parser.parseValue())
+                default: try parser.skipValue(depth: 1)
+                }
+            }
+        } catch {
+            // Not an object we can read: relayed as it came.
+            return whole
+        }
+        let name = JSONValue.string(model).serialized()
+        guard let range, !bytes[range].elementsEqual(name) else { return whole }
+        var out = ByteBuffer()
+        out.reserveCapacity(bytes.count - range.count + name.count)
+        out.writeBytes(bytes[..<range.lowerBound])
+        out.writeBytes(name)
+        out.writeBytes(bytes[range.upperBound...])
+        return out
+    }
+
+    func errorTrailer(_ message: String, requestID: String) -> ByteBuffer? { StreamFormat.whole.errorTrailer(message, requestID: requestID) }
+    var isPassthrough: Bool { false }
+    var streams: Bool { false }
+}
+
 /// Which adapter an answer needs; decided where the call is prepared, built on the relay's loop.
 enum AnswerKind: Sendable {
     case passthrough
@@ -89,6 +144,8 @@ enum AnswerKind: Sendable {
     case observed(upstream: WireFormat)
     /// An upstream answering in `upstream`'s API, for a client of another.
     case translated(upstream: WireFormat, client: ClientKind, stream: Bool)
+    /// A whole OpenAI answer whose `model` becomes the name the client asked for.
+    case renamed(model: String)
 
     func makeAdapter() -> any AnswerAdapter {
         switch self {
@@ -96,6 +153,7 @@ enum AnswerKind: Sendable {
         case .observed(let upstream): return ObservedAnswer(upstream.makeUpstreamDialect())
         case .translated(let upstream, let client, let stream):
             return TranslatedAnswer(upstream: upstream.makeUpstreamDialect(), client: client.makeDialect(), streaming: stream)
+        case .renamed(let model): return RenamedAnswer(model: model)
         }
     }
 }
