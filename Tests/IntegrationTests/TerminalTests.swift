@@ -18,7 +18,9 @@ import Testing
             // descriptor past stdio closed.
             let (status, _, err) = try await Binaries.runPath("/usr/bin/env", [
                 "python3", "-c",
-                "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL).returncode)",
+                // The test runner blocks signals and children inherit its mask: with SIGHUP
+                // blocked, the program in the pane outlives tmux's kill-server, and so does tmux.
+                "import signal, subprocess, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); sys.exit(subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL).returncode)",
                 "/usr/bin/tmux", "-S", socket, "new-session", "-d", "-s", name, "-x", "160", "-y", "50", command,
             ], timeout: .seconds(20))
             guard status == 0 else { throw TestFailure("tmux new-session failed (\(status)): \(err)") }
