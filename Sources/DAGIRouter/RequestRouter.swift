@@ -17,6 +17,7 @@ import Synchronization
 /// this type holds what they read and the bookkeeping at their end.
 public final class RequestRouter: Sendable {
     let config: RouterConfig
+    let compat: CompatConfig
     let serverLimits: ServerLimits
     let store: MeshStore
     let catalog: ModelCatalog
@@ -41,9 +42,11 @@ public final class RequestRouter: Sendable {
     public init(
         config: RouterConfig, serverLimits: ServerLimits, store: MeshStore, catalog: ModelCatalog, keys: AgentKeys, audience: Audience,
         local: any LocalModelBackend, verifier: MeshVerifier?, directory: PeerDirectory, meshCA: String?,
-        metricsRegistry: PrometheusCollectorRegistry, ledger: UsageLedger, agentSeen: @escaping @Sendable (String) -> Void, logger: Logger
+        metricsRegistry: PrometheusCollectorRegistry, ledger: UsageLedger, agentSeen: @escaping @Sendable (String) -> Void, logger: Logger,
+        compat: CompatConfig = CompatConfig(), internalSecret: InternalSecret? = nil
     ) throws {
         self.config = config
+        self.compat = compat
         self.serverLimits = serverLimits
         self.store = store
         self.catalog = catalog
@@ -55,7 +58,7 @@ public final class RequestRouter: Sendable {
         self.directory = directory
         self.admission = Admission(
             keys: keys, catalog: catalog, verifier: verifier, limiter: RateLimiter(), openLocalhost: config.openLocalhost,
-            audience: audience, now: now
+            audience: audience, compat: compat, internalSecret: internalSecret, now: now
         )
         self.metrics = RouterMetrics(registry: metricsRegistry)
         self.ledger = ledger
@@ -101,7 +104,7 @@ public final class RequestRouter: Sendable {
         switch verdict {
         case .admitted(.agent(let agent)): return agent
         case .refused(let error): throw error
-        case .admitted(.hop), .admitted(.operator), .unknownKey: throw Admission.unauthorized("the API key is not valid for any agent of this node")
+        case .admitted(.hop), .admitted(.operator), .admitted(.service), .unknownKey: throw Admission.unauthorized("the API key is not valid for any agent of this node")
         }
     }
 

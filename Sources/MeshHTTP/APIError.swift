@@ -82,9 +82,45 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         ]).serialized()
     }
 
+    /// The LLM proxy's (a FastAPI service) error body: `{"detail": "message"}`, with the code
+    /// and request id beside it.
+    public func detailBody(requestID: String) -> [UInt8] {
+        JSONValue.object(["detail": .string(message), "code": .string(code), "request_id": .string(requestID)]).serialized()
+    }
+
+    /// The AI provider service's error body: `{"error", "error_code", "timestamp", "request_id",
+    /// "context"}`, its code in capitals (`RATE_LIMIT_EXCEEDED`).
+    public func providerServiceBody(requestID: String, now: Double = Date().timeIntervalSince1970) -> [UInt8] {
+        var context = details.filter { $0.key != "suggestions" }
+        context["status"] = .int(Int64(status.code))
+        if let param { context["param"] = .string(param) }
+        return JSONValue.object([
+            "error": .string(message), "error_code": .string(code.uppercased()), "timestamp": .number((now * 1000).rounded() / 1000),
+            "request_id": .string(requestID), "context": .object(context),
+        ]).serialized()
+    }
+
     /// Which API's error shape a client expects.
     public enum Style: Sendable {
         case openAI, ollama, anthropic
+        /// The LLM proxy's `{"detail": ...}`.
+        case detail
+        /// The AI provider service's `{"error", "error_code", ...}`.
+        case providerService
+
+        /// The shape of errors answered on `path`: the compatibility APIs' own (`/internal/llm/`,
+        /// `/api/v1/`), Ollama's on the rest of `/api/`, OpenAI's elsewhere.
+        public init(path: some StringProtocol) {
+            if path.hasPrefix("/api/v1/") {
+                self = .providerService
+            } else if path.hasPrefix("/api/") {
+                self = .ollama
+            } else if path.hasPrefix("/internal/llm/") {
+                self = .detail
+            } else {
+                self = .openAI
+            }
+        }
     }
 
     /// The body in `style`'s shape.
@@ -93,6 +129,8 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         case .openAI: return body(requestID: requestID)
         case .ollama: return ollamaBody(requestID: requestID)
         case .anthropic: return anthropicBody(requestID: requestID)
+        case .detail: return detailBody(requestID: requestID)
+        case .providerService: return providerServiceBody(requestID: requestID)
         }
     }
 

@@ -26,8 +26,8 @@ public struct RequestIDMiddleware: RouterMiddleware {
         // The id is not put in the logger's metadata: that copies it for every request; the
         // few log lines about a request name it themselves.
         var response: Response
-        // Ollama's API answers errors in Ollama's shape, everything else in OpenAI's.
-        let style: APIError.Style = request.uri.path.hasPrefix("/api/") ? .ollama : .openAI
+        // Each API answers errors in its own shape (Ollama's, the compatibility APIs', OpenAI's).
+        let style = APIError.Style(path: request.uri.path)
         do {
             response = try await next(request, context)
         } catch let error as APIError {

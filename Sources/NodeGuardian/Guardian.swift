@@ -138,10 +138,19 @@ public enum Guardian {
             adminToken: try Secrets.token(config.node.adminTokenEnv, purpose: "node.admin_token_env"), publicInfo: config.node.publicInfo,
             verifier: verifier, now: { store.clock.wallMilliseconds() }, agentForKey: { keys.agent(forKey: $0) }
         )
+        let internalSecret = InternalSecret(ProcessInfo.processInfo.environment[config.compat.internalSecretEnv])
+        if config.compat.isEnabled {
+            if internalSecret == nil {
+                logger.warning("compat: $\(config.compat.internalSecretEnv) is empty; only agent keys authenticate the compatibility APIs")
+            } else if internalSecret?.isShort == true {
+                logger.warning("compat: $\(config.compat.internalSecretEnv) is shorter than 32 characters; use a random one, e.g. `openssl rand -hex 24`")
+            }
+        }
         let requestRouter = try RequestRouter(
             config: config.router, serverLimits: config.node.serverLimits, store: store, catalog: catalog, keys: keys, audience: audience,
             local: SwapperBackend(swapper: swapper), verifier: verifier, directory: PeerDirectory(http: meshHTTP),
-            meshCA: config.mesh.ca, metricsRegistry: registry, ledger: ledger, agentSeen: { presence.mark($0) }, logger: logger
+            meshCA: config.mesh.ca, metricsRegistry: registry, ledger: ledger, agentSeen: { presence.mark($0) }, logger: logger,
+            compat: config.compat, internalSecret: internalSecret
         )
         let routerService = RouterService(router: requestRouter)
         try await routerService.prepare()
@@ -157,6 +166,7 @@ public enum Guardian {
         UsageAPI(store: store, audience: audience).register(on: router)
         UsageLiveAPI(store: store, audience: audience).register(on: router)
         DashboardAPI(store: store, audience: audience).register(on: router)
+        CompatDocumentsAPI(router: requestRouter, store: store).register(on: router)
         let listen = config.node.listen
         // HTTP/1 with the router's handler for inference requests in each connection's pipeline.
         var server = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: requestRouter.channelHandlers()))

@@ -12,7 +12,7 @@ struct OllamaPlace: Backend {
             let head = UpstreamCall.head(path: request.endpoint.path, target: target, client: request.head, body: body, requestID: request.requestID)
             return UpstreamCall(target: target, isProvider: false, head: head, body: body, answer: .passthrough, release: nil, peerNonce: nil)
         }
-        let (body, answer) = try OpenAICompatible.call(request, model: candidate.model, renameModel: true)
+        let (body, answer) = try OpenAICompatible.call(request, for: candidate, renameModel: true)
         let head = UpstreamCall.head(path: request.endpoint.openAIPath, target: target, client: request.head, body: body, requestID: request.requestID)
         return UpstreamCall(target: target, isProvider: false, head: head, body: body, answer: answer, release: nil, peerNonce: nil)
     }

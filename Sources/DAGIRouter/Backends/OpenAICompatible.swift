@@ -15,18 +15,22 @@ enum OpenAICompatible {
     /// Chat answers name the model as the client asked for it (a model server may call it by
     /// its file's path, a provider by a dated id): a whole one has that one field replaced, a
     /// stream is translated chunk by chunk. Other endpoints' answers (completions, embeddings)
-    /// pass unchanged.
-    static func call(_ request: InferenceRequest, model: String, renameModel: Bool) throws -> (body: ByteBuffer, answer: AnswerKind) {
+    /// pass unchanged. A compatibility API's answer is always written in its own shape.
+    static func call(_ request: InferenceRequest, for candidate: Candidate, renameModel: Bool, price: Price = .free) throws -> (body: ByteBuffer, answer: AnswerKind) {
+        let model = candidate.model
         guard request.endpoint.format == .openAI else {
             let body = ByteBuffer(bytes: try RequestTranslation.openAI(request, model: model).serialized())
-            return (body, .translated(upstream: .openAI, client: ClientKind(request), stream: request.stream))
+            return (body, .translated(upstream: .openAI, client: ClientKind(request, serving: candidate, price: price), stream: request.stream))
         }
         var body = renameModel && request.fields.model != model ? request.fields.replacingModel(in: request.body, with: model) : request.body
         guard request.endpoint == .chatCompletions else { return (body, .passthrough) }
+        if request.compat != nil {
+            return (body, .translated(upstream: .openAI, client: ClientKind(request, serving: candidate, price: price), stream: request.stream))
+        }
         guard request.stream else { return (body, .renamed(model: request.requestedModel)) }
         if !request.fields.present.contains("stream_options") {
             body = RequestTranslation.askingForUsage(body, fields: request.fields)
         }
-        return (body, .translated(upstream: .openAI, client: ClientKind(request), stream: true))
+        return (body, .translated(upstream: .openAI, client: ClientKind(request, serving: candidate), stream: true))
     }
 }

@@ -43,7 +43,11 @@ struct PeerPlace: Backend {
         )
         let extra = [(HopHeader.hop, "1"), (HopHeader.agent, agent), (HopHeader.model, candidate.model)] + signed.headers
         let head = UpstreamCall.head(path: path, target: target, client: request.head, body: request.body, requestID: request.requestID, extra: extra)
-        return UpstreamCall(target: target, isProvider: false, head: head, body: request.body, answer: .passthrough, release: nil, peerNonce: signed.nonce)
+        // A compatibility request travels as the OpenAI chat request it stands for; its answer
+        // is written in its own API's shape here.
+        let answer: AnswerKind = request.compat == nil ? .passthrough
+            : .translated(upstream: .openAI, client: ClientKind(request, serving: candidate), stream: request.stream)
+        return UpstreamCall(target: target, isProvider: false, head: head, body: request.body, answer: answer, release: nil, peerNonce: signed.nonce)
     }
 }
 

@@ -18,7 +18,7 @@ struct ProviderPlace: Backend {
             throw AttemptFailure("provider \(candidate.provider ?? "?") is not available (\(cloud.disabled[candidate.provider ?? ""] ?? "not configured"))")
         }
         let model = cloud.models.values.first { $0.provider == name && $0.id == candidate.model }
-        let (path, body, headers, answer) = try build(request, provider: provider, model: candidate.model, defaultMaxTokens: model?.defaultMaxTokens ?? 4096)
+        let (path, body, headers, answer) = try build(request, provider: provider, candidate: candidate, defaultMaxTokens: model?.defaultMaxTokens ?? 4096)
         let head = UpstreamCall.head(path: path, target: provider.target, client: request.head, body: body, requestID: request.requestID, extra: headers)
         return UpstreamCall(target: provider.target, isProvider: true, head: head, body: body, answer: answer, release: nil, peerNonce: nil)
     }
@@ -29,8 +29,10 @@ struct ProviderPlace: Backend {
 
     /// The path, body and headers for `provider`, and how to read its answer.
     private func build(
-        _ request: InferenceRequest, provider: CloudProviders.Provider, model: String, defaultMaxTokens: Int
+        _ request: InferenceRequest, provider: CloudProviders.Provider, candidate: Candidate, defaultMaxTokens: Int
     ) throws -> (String, ByteBuffer, [(String, String)], AnswerKind) {
+        let model = candidate.model
+        let client = ClientKind(request, serving: candidate, price: cloud.price(provider: provider.name, id: model))
         switch provider.kind {
         case .openai:
             let path: String
@@ -39,7 +41,7 @@ struct ProviderPlace: Backend {
             case .completions: path = "/completions"
             default: path = "/chat/completions"
             }
-            let (body, answer) = try OpenAICompatible.call(request, model: model, renameModel: true)
+            let (body, answer) = try OpenAICompatible.call(request, for: candidate, renameModel: true, price: cloud.price(provider: provider.name, id: model))
             return (path, body, [("authorization", "Bearer \(provider.key)")], answer)
         case .anthropic:
             try Self.requireChat(request, provider)
@@ -50,14 +52,14 @@ struct ProviderPlace: Backend {
             }
             let openAI = try RequestTranslation.openAI(request, model: model)
             let body = try AnthropicTranslation.messagesRequest(fromOpenAI: openAI, model: model, defaultMaxTokens: defaultMaxTokens)
-            return ("/v1/messages", ByteBuffer(bytes: body.serialized()), headers, .translated(upstream: .anthropic, client: ClientKind(request), stream: request.stream))
+            return ("/v1/messages", ByteBuffer(bytes: body.serialized()), headers, .translated(upstream: .anthropic, client: client, stream: request.stream))
         case .gemini:
             try Self.requireChat(request, provider)
             let openAI = try RequestTranslation.openAI(request, model: model)
             let body = try GeminiTranslation.request(fromOpenAI: openAI)
             return (
                 GeminiTranslation.path(model: model, stream: request.stream), ByteBuffer(bytes: body.serialized()), [("x-goog-api-key", provider.key)],
-                .translated(upstream: .gemini, client: ClientKind(request), stream: request.stream)
+                .translated(upstream: .gemini, client: client, stream: request.stream)
             )
         }
     }

@@ -32,7 +32,7 @@ struct SwapperPlace: Backend {
         }
         let body: ByteBuffer, answer: AnswerKind
         do {
-            (body, answer) = try OpenAICompatible.call(request, model: candidate.model, renameModel: false)
+            (body, answer) = try OpenAICompatible.call(request, for: candidate, renameModel: false)
         } catch {
             lease.release()
             throw error

@@ -23,9 +23,15 @@ enum ClientKind: Sendable {
     case openAI(includeUsage: Bool, model: String)
     case ollama(Endpoint, model: String, started: ContinuousClock.Instant)
     case anthropic(model: String)
+    /// A compatibility API's client, told where its request was served.
+    case compat(CompatAPI, CompatServing)
 
-    /// How a client of `request`'s API gets its answer.
-    init(_ request: InferenceRequest) {
+    /// How a client of `request`'s API gets its answer, served by `candidate` at `price`.
+    init(_ request: InferenceRequest, serving candidate: Candidate, price: Price = .free) {
+        if let api = request.compat {
+            self = .compat(api, CompatServing(request, candidate: candidate, price: price))
+            return
+        }
         switch request.endpoint.format {
         case .ollama: self = .ollama(request.endpoint, model: request.requestedModel, started: request.started)
         case .anthropic: self = .anthropic(model: request.requestedModel)
@@ -38,6 +44,8 @@ enum ClientKind: Sendable {
         case .openAI(let includeUsage, let model): return OpenAIClient(includeUsage: includeUsage, model: model)
         case .ollama(let endpoint, let model, let started): return OllamaClient(endpoint: endpoint, model: model, started: started)
         case .anthropic(let model): return AnthropicClient(model: model)
+        case .compat(.llmProxy, let serving): return LLMProxyClient(serving: serving)
+        case .compat(.providerService, let serving): return ProviderServiceClient(serving: serving)
         }
     }
 }

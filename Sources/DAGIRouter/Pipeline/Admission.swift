@@ -20,6 +20,8 @@ struct Admission: Sendable {
     let limiter: RateLimiter
     let openLocalhost: Bool
     let audience: Audience
+    let compat: CompatConfig
+    let internalSecret: InternalSecret?
     let now: @Sendable () -> Int64
 
     /// A caller known from the headers, its body still to be read.
@@ -27,6 +29,9 @@ struct Admission: Sendable {
         case agent(String)
         case hop(MeshVerifier.PendingRequest, agent: String, model: String)
         case `operator`
+        /// A compatibility API's caller that showed the internal secret: its agent is named in
+        /// the body (or a header), read once the body is in.
+        case service
     }
 
     enum HeadVerdict {
@@ -42,6 +47,32 @@ struct Admission: Sendable {
             return audience.isAdmin(authorization: authorization, loopback: loopback) ? .admitted(.operator) : .refused(audience.adminRequired(authorization: authorization))
         }
         if head.headerFields[.dagiHop] != nil { return hop(head) }
+        return agentKey(head, loopback: loopback, keysReloaded: keysReloaded)
+    }
+
+    /// A compatibility API's caller: the internal secret (a service, naming its agent in the
+    /// body), else an agent key. Peers never forward to these paths (they forward the OpenAI
+    /// request a compatibility request stands for), and the LLM proxy never took unauthenticated
+    /// calls, open_localhost or not.
+    func compatHead(_ head: HTTPRequest, api: CompatAPI, loopback: Bool, keysReloaded: Bool) -> HeadVerdict {
+        if let given = head.headerFields[InternalSecret.header] {
+            guard let internalSecret, internalSecret.matches(given) else {
+                return .refused(Self.unauthorized(
+                    internalSecret == nil ? "this node has no internal secret (set $\(compat.internalSecretEnv))" : "the X-Internal-Secret is not valid",
+                    code: "invalid_internal_secret"
+                ))
+            }
+            return .admitted(.service)
+        }
+        if head.headerFields[.authorization] != nil || head.headerFields[.xAPIKey] != nil {
+            return agentKey(head, loopback: false, keysReloaded: keysReloaded)
+        }
+        if api == .providerService, openLocalhost, loopback { return .admitted(.service) }
+        return .refused(Self.unauthorized("the X-Internal-Secret header (or an agent's API key) is required", code: "missing_internal_secret"))
+    }
+
+    /// A caller known by its agent's key.
+    private func agentKey(_ head: HTTPRequest, loopback: Bool, keysReloaded: Bool) -> HeadVerdict {
         // Anthropic's SDKs send the key as `x-api-key`; it is the same key.
         let authorization = head.headerFields[.authorization] ?? head.headerFields[.xAPIKey].map { "Bearer " + $0 }
         switch keys.lookup(authorization) {
@@ -87,14 +118,27 @@ struct Admission: Sendable {
         return .admitted(.hop(pending, agent: agent, model: model))
     }
 
-    /// Completes admission once the body is in. Throws ``APIError``.
+    /// Completes admission once the body is in. Throws ``APIError``, or ``AgentToCreate`` when a
+    /// compatibility caller names an agent `auto_agents` is to create.
+    ///
+    /// A compatibility API's request (`compat`) becomes the OpenAI chat request it stands for.
     func body(
-        _ pending: Pending, endpoint: Endpoint, head: HTTPRequest, body: ByteBuffer, requestID: String, started: ContinuousClock.Instant
+        _ pending: Pending, endpoint: Endpoint, compat: CompatRoute? = nil, head: HTTPRequest, body: ByteBuffer, requestID: String,
+        started: ContinuousClock.Instant
     ) throws -> InferenceRequest {
+        var body = body
+        var named: String?
+        if let compat {
+            let request = try CompatRequest.read(body, route: compat, head: head, config: self.compat, localNode: catalog.current.localNode)
+            body = request.body
+            named = request.agentID
+        }
         let caller: Caller
         switch pending {
         case .agent(let agent):
             caller = .agent(agent)
+        case .service:
+            caller = .agent(try compatAgent(named))
         case .operator:
             caller = .operator
         case .hop(let signature, let agent, let model):
@@ -121,12 +165,33 @@ struct Admission: Sendable {
         let connection = head.headerFields[.connection]?.lowercased()
         return InferenceRequest(
             endpoint: endpoint, head: head, body: body, fields: fields, caller: caller, requestID: requestID, started: started,
-            stream: endpoint.canStream && (fields.stream ?? endpoint.streamsByDefault), keepAlive: connection != "close"
+            stream: endpoint.canStream && (fields.stream ?? endpoint.streamsByDefault), keepAlive: connection != "close", compat: compat?.api
         )
     }
 
-    static func unauthorized(_ message: String) -> APIError {
-        APIError(status: .unauthorized, code: "invalid_api_key", message: message, headers: [.wwwAuthenticate: "Bearer"])
+    /// A compatibility caller's agent: the one it names (`agent:sofia` is `sofia`), else the
+    /// configured default; unknown ones are created when `auto_agents` is on, refused otherwise.
+    private func compatAgent(_ id: String?) throws -> String {
+        guard let name = CompatAgentID.name(id ?? compat.defaultAgent) else {
+            throw APIError.badRequest("the agent id must be letters, digits, '.', '-' or '_' (optionally after \"agent:\")", code: "invalid_agent", param: "metadata.agent_id")
+        }
+        if catalog.current.agents[name] != nil { return name }
+        guard compat.autoAgents else {
+            throw APIError(
+                status: .forbidden, code: "unknown_agent",
+                message: "agent \(name) does not exist; create it (`dagi keys create \(name)`) or set compat.auto_agents: true"
+            )
+        }
+        throw AgentToCreate(name: name)
+    }
+
+    /// A compatibility caller named an agent that `auto_agents` creates before the request goes on.
+    struct AgentToCreate: Error {
+        let name: String
+    }
+
+    static func unauthorized(_ message: String, code: String = "invalid_api_key") -> APIError {
+        APIError(status: .unauthorized, code: code, message: message, headers: [.wwwAuthenticate: "Bearer"])
     }
 }
 

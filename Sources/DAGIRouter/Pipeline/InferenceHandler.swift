@@ -29,6 +29,8 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let endpoint: Endpoint
         /// The Swapper's own endpoint (`/swapper/v1/...`), for the operator.
         let swapperDirect: Bool
+        /// A compatibility API's completion endpoint (the request is chat underneath).
+        let compat: CompatRoute?
         var caller: Admission.Pending?
         var body: ByteBuffer
         let requestID: String
@@ -150,6 +152,8 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
             armRequestTimer(context)
             if let route = Endpoint.route(method: head.method, path: head.path) {
                 begin(head, route.endpoint, swapperDirect: route.swapperDirect, context: context)
+            } else if let compat = CompatRoute.match(method: head.method, path: head.path, config: router.compat) {
+                begin(head, .chatCompletions, compat: compat, context: context)
             } else {
                 receiving = .forHummingbird
                 answering = .hummingbird
@@ -183,16 +187,15 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// An inference request's head: admitted, refused, or its key looked up first.
-    private func begin(_ head: HTTPRequest, _ endpoint: Endpoint, swapperDirect: Bool, context: ChannelHandlerContext) {
+    private func begin(_ head: HTTPRequest, _ endpoint: Endpoint, swapperDirect: Bool = false, compat: CompatRoute? = nil, context: ChannelHandlerContext) {
         let requestID = head.headerFields[.requestID].flatMap { RequestIDMiddleware.isAcceptable($0) ? $0 : nil }
             ?? RequestIDMiddleware.generate()
         answering = .ours(nil)
         var incoming = Incoming(
-            head: head, endpoint: endpoint, swapperDirect: swapperDirect, caller: nil, body: context.channel.allocator.buffer(capacity: 0),
+            head: head, endpoint: endpoint, swapperDirect: swapperDirect, compat: compat, caller: nil, body: context.channel.allocator.buffer(capacity: 0),
             requestID: requestID, started: .now
         )
-        let loopback = LocalCaller.isLocal(remote: context.channel.remoteAddress, request: head)
-        switch router.admission.head(head, loopback: loopback, keysReloaded: false, swapperDirect: swapperDirect) {
+        switch headVerdict(incoming, keysReloaded: false, context: context) {
         case .admitted(let caller):
             incoming.caller = caller
             admitted(incoming, context: context)
@@ -210,6 +213,15 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// Who is calling, from the head: the compatibility APIs' own check on their paths.
+    private func headVerdict(_ incoming: Incoming, keysReloaded: Bool, context: ChannelHandlerContext) -> Admission.HeadVerdict {
+        let loopback = LocalCaller.isLocal(remote: context.channel.remoteAddress, request: incoming.head)
+        if let compat = incoming.compat {
+            return router.admission.compatHead(incoming.head, api: compat.api, loopback: loopback, keysReloaded: keysReloaded)
+        }
+        return router.admission.head(incoming.head, loopback: loopback, keysReloaded: keysReloaded, swapperDirect: incoming.swapperDirect)
+    }
+
     /// The caller is known: its body may come, if its declared size is within bounds.
     private func admitted(_ incoming: Incoming, context: ChannelHandlerContext) {
         if let length = incoming.head.headerFields[.contentLength].flatMap(Int.init), length > router.maxBody {
@@ -220,8 +232,7 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func keysChecked() {
         guard let context, case .keyCheck(var incoming) = receiving else { return }
-        let loopback = LocalCaller.isLocal(remote: context.channel.remoteAddress, request: incoming.head)
-        switch router.admission.head(incoming.head, loopback: loopback, keysReloaded: true, swapperDirect: incoming.swapperDirect) {
+        switch headVerdict(incoming, keysReloaded: true, context: context) {
         case .admitted(let caller):
             incoming.caller = caller
             admitted(incoming, context: context)
@@ -244,15 +255,18 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// The body is in: admission's second half, the plan, and the exchange.
-    private func complete(_ incoming: Incoming, context: ChannelHandlerContext) {
+    private func complete(_ incoming: Incoming, context: ChannelHandlerContext, agentCreated: Bool = false) {
         guard let caller = incoming.caller else { return }
         let request: InferenceRequest
         let plan: [RankedCandidate]
         do {
             request = try router.admission.body(
-                caller, endpoint: incoming.endpoint, head: incoming.head, body: incoming.body, requestID: incoming.requestID, started: incoming.started
+                caller, endpoint: incoming.endpoint, compat: incoming.compat, head: incoming.head, body: incoming.body, requestID: incoming.requestID,
+                started: incoming.started
             )
             plan = try router.plan(request)
+        } catch let missing as Admission.AgentToCreate where !agentCreated {
+            return createAgent(missing.name, then: incoming, context: context)
         } catch {
             let apiError = error as? APIError ?? APIError(status: .internalServerError, code: "internal_error", message: "internal error")
             router.metrics.rejected(status: Int(apiError.status.code), code: apiError.code)
@@ -268,6 +282,32 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange.start()
     }
 
+    /// Creates the agent a compatibility caller named, then completes its request once more
+    /// (reading stays paused meanwhile: the answer slot is taken).
+    private func createAgent(_ name: String, then incoming: Incoming, context: ChannelHandlerContext) {
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let router = self.router
+        let loop = context.eventLoop
+        Task {
+            let failure: APIError?
+            do {
+                try await router.createCompatAgent(name)
+                failure = nil
+            } catch {
+                failure = error as? APIError ?? APIError(status: .internalServerError, code: "internal_error", message: "the agent could not be created")
+            }
+            loop.execute {
+                let handler = handler.value
+                guard let context = handler.context, case .ours(nil) = handler.answering else { return }
+                if let failure {
+                    router.metrics.rejected(status: Int(failure.status.code), code: failure.code)
+                    return handler.writer(for: incoming, keepAlive: false, context: context).error(failure, route: nil)
+                }
+                handler.complete(incoming, context: context, agentCreated: true)
+            }
+        }
+    }
+
     private func writer(for incoming: Incoming, keepAlive: Bool, context: ChannelHandlerContext, caller: Admission.Pending? = nil) -> ClientWriter {
         var signature: ((Int) -> [(String, String)])?
         if case .hop(let pending, _, _) = caller, let verifier = router.verifier {
@@ -275,7 +315,8 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
             signature = { status in verifier.signResponse(status: status, to: pending, body: [UInt8]?.none, now: now()) }
         }
         return ClientWriter(
-            context: context, handler: self, requestID: incoming.requestID, errorStyle: incoming.endpoint.errorStyle, keepAlive: keepAlive,
+            context: context, handler: self, requestID: incoming.requestID, errorStyle: incoming.compat?.api.errorStyle ?? incoming.endpoint.errorStyle,
+            keepAlive: keepAlive,
             signature: signature
         )
     }

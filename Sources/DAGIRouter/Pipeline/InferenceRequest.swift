@@ -47,6 +47,9 @@ struct InferenceRequest: Sendable {
     let stream: Bool
     /// Whether the client keeps the connection after this answer.
     let keepAlive: Bool
+    /// The compatibility API the client called (its body is already the OpenAI chat request it
+    /// stands for; its answer is written in that API's shape).
+    var compat: CompatAPI? = nil
 
     /// The model as the client named it.
     var requestedModel: String { fields.model ?? "" }

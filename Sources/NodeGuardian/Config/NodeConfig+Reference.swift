@@ -27,6 +27,7 @@ public enum ConfigReference {
         Section(path: "router", keys: RouterConfig.configKeys),
         Section(path: "providers.NAME", keys: ProviderConfig.configKeys),
         Section(path: "cloud_models.NAME", keys: CloudModelConfig.configKeys),
+        Section(path: "compat", keys: CompatConfig.configKeys),
     ]
 
     /// The reference as text: a block per section, a line per key — its name, its default
@@ -64,6 +65,7 @@ extension NodeConfig.CodingKeys: DocumentedKey {
         case .router: return (nil, "the OpenAI/Ollama/Anthropic-compatible endpoint (see router:)")
         case .providers: return ("{}", "cloud providers by name (see providers.NAME:)")
         case .cloudModels: return ("{}", "cloud model names agents may use, with prices (see cloud_models.NAME:)")
+        case .compat: return (nil, "the LLM proxy's and the AI provider service's APIs, for their agents (see compat:)")
         }
     }
 }

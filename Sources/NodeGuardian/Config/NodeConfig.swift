@@ -22,6 +22,8 @@ public struct NodeConfig: Sendable, Decodable {
     public var providers: [String: ProviderConfig]
     /// Cloud models agents may name, by provider, with their prices.
     public var cloudModels: [String: CloudModelConfig]
+    /// The APIs of the services DAGI Mesh replaces (each off unless turned on).
+    public var compat: CompatConfig
 
     /// Where a node looks for Ollama when its config does not say (`ollama: null` turns it off).
     public static let defaultOllama = OllamaSection(url: HTTPURL(parsing: "http://127.0.0.1:11434")!)
@@ -33,6 +35,7 @@ public struct NodeConfig: Sendable, Decodable {
         self.router = router
         self.providers = [:]
         self.cloudModels = [:]
+        self.compat = CompatConfig()
         self.node = node
         self.ollama = ollama
         self.metrics = metrics
@@ -41,7 +44,7 @@ public struct NodeConfig: Sendable, Decodable {
         self.swapper = swapper
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case node, ollama, metrics, agents, mesh, swapper, router, providers, cloudModels = "cloud_models" }
+    enum CodingKeys: String, CodingKey, CaseIterable { case node, ollama, metrics, agents, mesh, swapper, router, providers, cloudModels = "cloud_models", compat }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -54,6 +57,7 @@ public struct NodeConfig: Sendable, Decodable {
         router = try c.decode(.router, default: RouterConfig())
         providers = try c.decode(.providers, default: [:])
         cloudModels = try c.decode(.cloudModels, default: [:])
+        compat = try c.decode(.compat, default: CompatConfig())
         for name in providers.keys where !MeshName.isValid(name) {
             throw DecodingError.dataCorruptedError(forKey: .providers, in: c, debugDescription: "invalid provider name \"\(name)\" (letters, digits, '.', '-', '_')")
         }
