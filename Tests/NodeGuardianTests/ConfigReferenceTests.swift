@@ -25,6 +25,7 @@ import Testing
             "router": "router: { zz_unknown: 1 }",
             "providers.NAME": "providers: { p: { kind: openai, key_env: P_KEY, zz_unknown: 1 } }",
             "cloud_models.NAME": "providers: { p: { kind: openai, key_env: P_KEY } }\ncloud_models: { c: { provider: p, id: x, zz_unknown: 1 } }",
+            "compat": "compat: { zz_unknown: 1 }",
         ]
         #expect(Set(probes.keys) == Set(ConfigReference.sections.map(\.path)), "a section of the reference has no probe here")
         for section in ConfigReference.sections {

@@ -13,7 +13,7 @@ enum MeshHarness {
     /// explicit URLs via `peerURLs`.
     static func make(
         root: TemporaryDirectory, ids: [String], links: [String: [String]], peerURLs: [String: [String]] = [:],
-        metricsInterval: String = "1h", extra: [String: String] = [:], sync: String = ""
+        metricsInterval: String = "1h", extra: [String: String] = [:], sync: String = "", environment: [String: String] = [:]
     ) throws -> [String: GuardianProcess] {
         let ports = Dictionary(uniqueKeysWithValues: try ids.map { ($0, try FreePort.allocate()) })
         var guardians: [String: GuardianProcess] = [:]
@@ -32,7 +32,7 @@ enum MeshHarness {
                 """.write(toFile: config, atomically: true, encoding: .utf8)
             guardians[id] = try GuardianProcess(
                 nodeID: id, root: root.path, port: ports[id], arguments: ["--config", config],
-                environment: ["DAGI_MESH_SECRET": secret]
+                environment: environment.merging(["DAGI_MESH_SECRET": secret]) { $1 }
             )
         }
         return guardians
