@@ -9,7 +9,9 @@ Prints req/s and p50/p99 latency at concurrency 1 and 10, the router's added lat
 throughput ratios, and the streaming time-to-first-byte overhead. The cloud path follows: the
 same mock answers as OpenAI, Anthropic and Gemini providers (cloud models bench-openai,
 bench-anthropic, bench-gemini), and the router's added latency and per-chunk stream cost for each
-are printed beside OpenAI passthrough's, so translation is measured against relaying. With BASELINE_BIN set to the
+are printed beside OpenAI passthrough's, so translation is measured against relaying. The
+compatibility APIs (the LLM proxy's and the provider service's paths) are timed against /v1 with
+the same chat. With BASELINE_BIN set to the
 release directory of an earlier build, that build's router runs too ("baseline"), against the
 same upstream in the same run, so a change is measured against what it replaced.
 """
@@ -28,15 +30,18 @@ processes = Processes(ROOT)
 start = processes.start
 
 
+COMPAT_SECRET = "bench-internal-secret-0123456789abcdef"
 BODY = json.dumps({"model": "mock", "messages": [{"role": "user", "content": "Hello there, how are you today?"}], "max_tokens": 16})
 
 
-def wrk(url, connections, auth, body=BODY):
+def wrk(url, connections, auth, body=BODY, headers=None):
     script = os.path.join(ROOT, "post.lua")
     with open(script, "w") as f:
         f.write('wrk.method = "POST"\nwrk.body = %s\nwrk.headers["Content-Type"] = "application/json"\n' % json.dumps(body))
         if auth:
             f.write('wrk.headers["Authorization"] = "Bearer %s"\n' % auth)
+        for name, value in (headers or {}).items():
+            f.write('wrk.headers["%s"] = "%s"\n' % (name, value))
     out = subprocess.run(["wrk", "-t1", "-c%d" % connections, "-d%ss" % DURATION, "--latency", "-s", script, url],
                          capture_output=True, text=True).stdout
     def ms(label):
@@ -127,12 +132,13 @@ swapper:
   openai: { kind: openai, key_env: BENCH_PROVIDER_KEY, base_url: http://127.0.0.1:%d/v1 }
   anthropic: { kind: anthropic, key_env: BENCH_PROVIDER_KEY, base_url: http://127.0.0.1:%d }
   google: { kind: gemini, key_env: BENCH_PROVIDER_KEY, base_url: http://127.0.0.1:%d }
+compat: { llm_proxy: true, provider_service: true }
 cloud_models:
   bench-openai: { provider: openai, id: mock, input: 0.40, output: 1.60 }
   bench-anthropic: { provider: anthropic, id: mock, input: 1.00, output: 5.00 }
   bench-gemini: { provider: google, id: mock, input: 0.30, output: 2.50 }
 """ % (upstream, upstream, upstream))
-    env = dict(os.environ, DAGI_LOG_LEVEL="warning", BENCH_PROVIDER_KEY="sk-bench-provider")
+    env = dict(os.environ, DAGI_LOG_LEVEL="warning", BENCH_PROVIDER_KEY="sk-bench-provider", LLM_PROXY_SECRET=COMPAT_SECRET)
     start([os.path.join(BIN, "node-guardian"), "run", "--config", cloud_config, "--data-dir", os.path.join(ROOT, "data"),
            "--listen", "127.0.0.1:%d" % gport, "--node-id", "bench"], "guardian.log", env)
     wait_http("http://127.0.0.1:%d/health" % gport)
@@ -202,6 +208,27 @@ litellm_settings:
         "MET" if min(r1["rps"] / d1["rps"], r10["rps"] / d10["rps"]) >= 0.6 else "MISSED",
         "MET" if min(r1["rps"] / l1["rps"], r10["rps"] / l10["rps"]) >= 10 else "MISSED",
         "MET" if ttfb_router - ttfb_direct <= 1 else "MISSED"))
+
+    # The compatibility APIs: the same request (model, messages) through the LLM proxy's and the
+    # provider service's paths, against /v1 in the same run: what reading it into an OpenAI request
+    # and writing the answer in the service's shape add.
+    proxy_body = json.dumps({"model": "mock", "messages": [{"role": "user", "content": "Hello there, how are you today?"}], "max_tokens": 16,
+                             "metadata": {"agent_id": "agent:bench"}})
+    compat = [("/v1", "/v1/chat/completions", BODY, {"Authorization": "Bearer " + KEY}),
+              ("proxy", "/internal/llm/proxy", proxy_body, {"X-Internal-Secret": COMPAT_SECRET}),
+              ("service", "/api/v1/completion", BODY, {"X-Internal-Secret": COMPAT_SECRET, "X-Agent-Id": "agent:bench"})]
+    print()
+    print("compatibility APIs (the same chat through each path, this run):")
+    print("%-8s %4s %10s %10s %10s %8s" % ("path", "conc", "req/s", "p50 ms", "p99 ms", "errors"))
+    measured = {}
+    for c in (1, 10):
+        for name, path, body, headers in compat:
+            r = measured[(name, c)] = wrk("http://127.0.0.1:%d%s" % (gport, path), c, None, body, headers)
+            print("%-8s %4d %10.0f %10.3f %10.3f %8d" % (name, c, r["rps"], r["p50"], r["p99"], r["errors"]))
+    for name in ("proxy", "service"):
+        print("%s vs /v1: p50 %+.3f ms (c=1), req/s %.2fx (c=1), %.2fx (c=10)" % (
+            name, measured[(name, 1)]["p50"] - measured[("/v1", 1)]["p50"], measured[(name, 1)]["rps"] / measured[("/v1", 1)]["rps"],
+            measured[(name, 10)]["rps"] / measured[("/v1", 10)]["rps"]))
 
     # The cloud path: the router's added latency per provider kind (non-streamed, c=1), and the
     # cost of one more streamed chunk through each adapter (timing 8- and 200-chunk streams).

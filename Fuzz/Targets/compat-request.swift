@@ -10,6 +10,7 @@
 @testable import DAGIRouter
 import HTTPTypes
 import MeshCore
+import MeshHTTP
 import NIOCore
 
 private let routes: [UInt8: CompatRoute] = [
