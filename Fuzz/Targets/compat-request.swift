@@ -38,9 +38,9 @@ public func fuzzCompatRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
     guard let answer = try? JSONValue.parse(payload) else { return 0 }
     let request = InferenceRequest(
         endpoint: .chatCompletions, head: head, body: ByteBuffer(), fields: RequestFields(model: "openai/gpt-x"), caller: .agent("x"),
-        requestID: "r", started: .now, stream: false, keepAlive: true, compat: .llmProxy
+        requestID: "r", started: .now, stream: false, keepAlive: true, compat: CompatCall(api: .llmProxy, model: "gpt-x")
     )
-    let serving = CompatServing(request, candidate: candidate, price: Price(input: 1, output: 2))
+    let serving = CompatServing(request.compat!, started: request.started, candidate: candidate, price: Price(input: 1, output: 2))
     for bytes in [LLMProxyClient(serving: serving).render(completion: answer), ProviderServiceClient(serving: serving).render(completion: answer)] {
         guard (try? JSONValue.parse(bytes)) != nil else { fatalError("a compatibility answer is not JSON") }
     }

@@ -17,7 +17,8 @@ import Synchronization
 /// this type holds what they read and the bookkeeping at their end.
 public final class RequestRouter: Sendable {
     let config: RouterConfig
-    let compat: CompatConfig
+    /// Which compatibility APIs this node serves, and how.
+    public let compat: CompatConfig
     let serverLimits: ServerLimits
     let store: MeshStore
     let catalog: ModelCatalog
@@ -96,15 +97,24 @@ public final class RequestRouter: Sendable {
     /// The agent behind a request to one of the router's own documents (`/v1/models`,
     /// `/api/tags`): the same key check as inference requests, without a body.
     func authenticate(_ head: HTTPRequest, loopback: Bool) async throws -> String {
-        var verdict = admission.head(head, loopback: loopback, keysReloaded: false)
+        guard case .agent(let agent) = try await documentCaller({ admission.head(head, loopback: loopback, keysReloaded: $0) }) else {
+            throw Admission.unauthorized("the API key is not valid for any agent of this node")
+        }
+        return agent
+    }
+
+    /// The caller of one of the router's documents by `check`, its API's head admission (given
+    /// whether the keys were just re-read): an unknown key has the keys re-read once.
+    func documentCaller(_ check: (_ keysReloaded: Bool) -> Admission.HeadVerdict) async throws -> Admission.Pending {
+        var verdict = check(false)
         if case .unknownKey = verdict {
             await refreshCredentials()
-            verdict = admission.head(head, loopback: loopback, keysReloaded: true)
+            verdict = check(true)
         }
         switch verdict {
-        case .admitted(.agent(let agent)): return agent
+        case .admitted(let caller): return caller
         case .refused(let error): throw error
-        case .admitted(.hop), .admitted(.operator), .admitted(.service), .unknownKey: throw Admission.unauthorized("the API key is not valid for any agent of this node")
+        case .unknownKey: throw Admission.unauthorized("the API key is not valid for any agent of this node")
         }
     }
 

@@ -90,12 +90,12 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
 
     /// The AI provider service's error body: `{"error", "error_code", "timestamp", "request_id",
     /// "context"}`, its code in capitals (`RATE_LIMIT_EXCEEDED`).
-    public func providerServiceBody(requestID: String, now: Double = Date().timeIntervalSince1970) -> [UInt8] {
+    public func providerServiceBody(requestID: String, now: Date = Date()) -> [UInt8] {
         var context = details.filter { $0.key != "suggestions" }
         context["status"] = .int(Int64(status.code))
         if let param { context["param"] = .string(param) }
         return JSONValue.object([
-            "error": .string(message), "error_code": .string(code.uppercased()), "timestamp": .number((now * 1000).rounded() / 1000),
+            "error": .string(message), "error_code": .string(code.uppercased()), "timestamp": .unixTime(now),
             "request_id": .string(requestID), "context": .object(context),
         ]).serialized()
     }

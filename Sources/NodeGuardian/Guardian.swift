@@ -117,7 +117,8 @@ public enum Guardian {
         let swapperAPI = SwapperAPI(swapper: swapper, ollama: ollamaSource, store: store)
 
         if config.router.openLocalhost {
-            try await store.write { try $0.putIfChanged(AgentRecord(name: AgentKeys.localAgent, tier: "local")) }
+            // Created once: a policy its operator gave it (allow_cloud, rpm) survives restarts.
+            _ = try await store.createAgentIfAbsent(AgentRecord(name: AgentKeys.localAgent, tier: "local"), limit: .max)
         }
         let ledger = UsageLedger(store: store, logger: logger)
         var swapperNames: ModelCatalog.SwapperNames = [:]
@@ -138,6 +139,13 @@ public enum Guardian {
             adminToken: try Secrets.token(config.node.adminTokenEnv, purpose: "node.admin_token_env"), publicInfo: config.node.publicInfo,
             verifier: verifier, now: { store.clock.wallMilliseconds() }, agentForKey: { keys.agent(forKey: $0) }
         )
+        // Every agent of the replaced services knows the internal secret: it must not be the mesh's or the admin's.
+        if config.compat.internalSecretEnv == config.mesh.secretEnv || config.compat.internalSecretEnv == config.node.adminTokenEnv {
+            throw ConfigError(file: "<config>", issues: [.init(
+                path: "compat.internal_secret_env", line: nil,
+                message: "$\(config.compat.internalSecretEnv) is also the mesh secret or the admin token; give the compatibility APIs their own secret"
+            )])
+        }
         let internalSecret = InternalSecret(ProcessInfo.processInfo.environment[config.compat.internalSecretEnv])
         if config.compat.isEnabled {
             if internalSecret == nil {

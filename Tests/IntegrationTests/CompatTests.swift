@@ -62,6 +62,9 @@ import Testing
             """)
         try await withGuardians([node]) {
             try await node.start()
+            // Unauthenticated calls from this machine are agent `local`'s (as on /v1); the
+            // provider service's example asks for a cloud model, which its operator allows.
+            try await MeshHarness.putAgent(node, "local", ["allow_cloud": true])
             let (code, out, err) = try await Python.run(RealModels.repository + "/scripts/fixtures/compat_seed_calls.py", [node.baseURL])
             #expect(code == 0, "\(err)")
             let seen = try JSONValue.parse(Array(out.utf8))
@@ -130,13 +133,20 @@ import Testing
             #expect(rows.contains { $0.promptTokens == usage?["prompt_tokens"]?.intValue && $0.completionTokens == usage?["completion_tokens"]?.intValue })
             let costs = try await HTTP.get(node.baseURL + "/api/v1/analytics/costs").json()
             #expect(abs((costs["cost_by_agent"]?["test"]?.doubleValue ?? -1) - ledgerCost) < 1e-12, "\(costs.jsonString)")
-            // The provider service's call is agent `compat` (the default), priced as its answer said.
+            // The provider service's unauthenticated call is agent `local`'s, priced as its answer said;
+            // the proxy's call that named no agent is the default agent's.
             var serviceRows: [UsageRecord] = []
             try await poll(timeout: .seconds(20), "the provider service's call in the ledger") {
-                serviceRows = try await store.usage(UsageFilter(agent: "compat", model: "gpt-3.5-turbo"))
+                serviceRows = try await store.usage(UsageFilter(agent: "local", model: "gpt-3.5-turbo"))
                 return serviceRows.count == 1
             }
             #expect(abs(serviceRows[0].costUSD - estimate) < 1e-12)
+            try await poll(timeout: .seconds(20), "the proxy's local call under the default agent") {
+                try await store.usage(UsageFilter(agent: "compat", model: "dagi-local-8b")).count == 1
+            }
+            // open_localhost never opens the LLM proxy: it always wanted its secret.
+            let bare = try await HTTP.post(node.baseURL + "/internal/llm/proxy", json: ["model": "gpt-4.1-mini", "messages": [["role": "user", "content": "hi"]]])
+            #expect(bare.status == 401, "\(bare.text)")
         }
     }
 
@@ -171,9 +181,18 @@ import Testing
             let served = try await HTTP.post(proxy, json: chat, headers: [("x-internal-secret", Self.longSecret)])
             #expect(served.status == 200, "\(served.text)")
             #expect(try served.json()["content"] == "echo: hi")
-            // An agent's key works too, without the secret (its own agent, whatever metadata says).
-            let keyed = try await HTTP.post(proxy, json: chat, headers: RouterTests.auth)
+            // An agent's key works too, without the secret: its own agent, whatever metadata says.
+            let impostor: JSONValue = ["model": "gpt-4.1-mini", "messages": chat["messages"]!, "metadata": ["agent_id": "agent:someone-else"]]
+            let keyed = try await HTTP.post(proxy, json: impostor, headers: RouterTests.auth)
             #expect(keyed.status == 200, "\(keyed.text)")
+            try await poll(timeout: .seconds(20), "both calls in the ledger under atlas") {
+                try await on.store().usage(UsageFilter(agent: "atlas")).count == 2
+            }
+            #expect(try await on.store().usage(UsageFilter(agent: "someone-else")).isEmpty)
+            // And reads its own usage only.
+            let others = try await HTTP.get(on.baseURL + "/internal/llm/usage?agent_id=agent:someone-else", headers: RouterTests.auth)
+            #expect(others.status == 403, "\(others.text)")
+            #expect(try await HTTP.get(on.baseURL + "/internal/llm/usage?agent_id=agent:atlas", headers: RouterTests.auth).json()["total_requests"] == 2)
 
             // auto_agents is off: an agent the mesh does not know is refused, in the proxy's shape.
             let stranger: JSONValue = ["model": "gpt-4.1-mini", "messages": chat["messages"]!, "metadata": ["agent_id": "agent:stranger"]]
@@ -210,6 +229,58 @@ import Testing
                 #expect(try await HTTP.get(off.baseURL + path, headers: [("x-internal-secret", Self.longSecret)]).status == 404, "\(path)")
             }
             #expect(try await fake.stats()["total"]?.intValue == 2, "only the two admitted calls reached the provider")
+        }
+    }
+
+    /// Agents a secret holder names are created once, with the configured policy; an existing
+    /// agent is never overwritten, a deleted one never brought back, and their number is bounded.
+    @Test func autoAgentsAreCreatedOnceNeverOverwrittenNorRevived() async throws {
+        let root = TemporaryDirectory()
+        let fake = try await FakeProvider(kind: "openai", key: Self.openAIKey)
+        defer { fake.stop() }
+        let node = try Self.node(root, id: "aa", secret: Self.longSecret, """
+            agents:
+              - { name: atlas, key_env: DAGI_KEY_ATLAS }
+            compat: { llm_proxy: true, auto_agents: true, max_auto_agents: 3 }
+            \(Self.providers(fake))
+            """)
+        try await withGuardians([node]) {
+            try await node.start()
+            let store = try node.store()
+            func call(_ agent: String) async throws -> HTTP.Reply {
+                try await HTTP.post(
+                    node.baseURL + "/internal/llm/proxy",
+                    json: ["model": "gpt-4.1-mini", "messages": [["role": "user", "content": "hi"]], "metadata": ["agent_id": .string("agent:" + agent)]],
+                    headers: [("x-internal-secret", Self.longSecret)]
+                )
+            }
+            #expect(try await call("one").status == 200)
+            let created = try #require(try await store.agent(named: "one"))
+            #expect(created.allowCloud && created.rpm == 10, "compat.auto_agent_allow_cloud and auto_agent_rpm's defaults")
+            // Its operator's policy stays.
+            try await MeshHarness.putAgent(node, "one", ["rpm": 99])
+            #expect(try await call("one").status == 200)
+            #expect(try await store.agent(named: "one")?.rpm == 99)
+            // Deleted, it stays deleted.
+            let deleted = try await HTTP.send("DELETE", node.baseURL + "/v1/agents/one")
+            #expect(deleted.status == 200 || deleted.status == 204, "\(deleted.text)")
+            // (The router's catalog learns of the deletion from the store's notification, at once
+            // but not synchronously: until then the agent still exists for it.)
+            var revived = try await call("one")
+            try await poll(timeout: .seconds(10), "the deleted agent to be refused") {
+                revived = try await call("one")
+                return revived.status != 200
+            }
+            #expect(revived.status == 403)
+            #expect(try revived.json()["code"] == "agent_deleted", "\(revived.text)")
+            #expect(try await store.agent(named: "one") == nil)
+            // Three live agents at most: atlas, two, three; four is refused.
+            #expect(try await call("two").status == 200)
+            #expect(try await call("three").status == 200)
+            let fourth = try await call("four")
+            #expect(fourth.status == 403)
+            #expect(try fourth.json()["code"] == "agent_limit_reached", "\(fourth.text)")
+            #expect(try await store.agent(named: "four") == nil)
         }
     }
 

@@ -32,7 +32,8 @@ struct ProviderPlace: Backend {
         _ request: InferenceRequest, provider: CloudProviders.Provider, candidate: Candidate, defaultMaxTokens: Int
     ) throws -> (String, ByteBuffer, [(String, String)], AnswerKind) {
         let model = candidate.model
-        let client = ClientKind(request, serving: candidate, price: cloud.price(provider: provider.name, id: model))
+        let price = cloud.price(provider: provider.name, id: model)
+        let client = ClientKind(request, serving: candidate, price: price)
         switch provider.kind {
         case .openai:
             let path: String
@@ -41,7 +42,7 @@ struct ProviderPlace: Backend {
             case .completions: path = "/completions"
             default: path = "/chat/completions"
             }
-            let (body, answer) = try OpenAICompatible.call(request, for: candidate, renameModel: true, price: cloud.price(provider: provider.name, id: model))
+            let (body, answer) = try OpenAICompatible.call(request, for: candidate, renameModel: true, price: price)
             return (path, body, [("authorization", "Bearer \(provider.key)")], answer)
         case .anthropic:
             try Self.requireChat(request, provider)

@@ -8,6 +8,9 @@ import MeshCore
 ///       provider_service: true                 # POST /api/v1/completion, GET /api/v1/models, /providers, ...
 ///       internal_secret_env: LLM_PROXY_SECRET  # the X-Internal-Secret callers send
 ///       auto_agents: true                      # metadata.agent_id names an agent created on first use
+///
+/// The internal secret is a master credential: its holder may act as any agent and read every
+/// agent's usage (the replaced services trusted it so).
 ///       default_agent: compat                  # a call that names none
 public struct CompatConfig: Sendable, Decodable {
     /// The LLM proxy's API (`/internal/llm/...`).
@@ -27,13 +30,14 @@ public struct CompatConfig: Sendable, Decodable {
     /// Whether an agent `auto_agents` creates may use cloud models (the replaced services let
     /// every caller reach them).
     public var autoAgentAllowCloud: Bool
-    /// The requests per minute of an agent `auto_agents` creates (the LLM proxy's default was 10).
-    public var autoAgentRPM: Int?
+    /// The requests per minute of an agent `auto_agents` creates: the LLM proxy's own default,
+    /// and a bound on a secret holder that rotates the agents it names.
+    public var autoAgentRPM: Int
 
     public init(
         llmProxy: Bool = false, providerService: Bool = false, internalSecretEnv: String = "LLM_PROXY_SECRET", autoAgents: Bool = false,
         defaultAgent: String = "compat", defaultModel: String? = nil, maxAutoAgents: Int = 1000, autoAgentAllowCloud: Bool = true,
-        autoAgentRPM: Int? = nil
+        autoAgentRPM: Int = 10
     ) {
         self.autoAgentAllowCloud = autoAgentAllowCloud
         self.autoAgentRPM = autoAgentRPM
@@ -66,15 +70,15 @@ public struct CompatConfig: Sendable, Decodable {
         defaultModel = try c.decodeIfPresent(String.self, forKey: .defaultModel)
         maxAutoAgents = try c.decode(.maxAutoAgents, default: d.maxAutoAgents)
         autoAgentAllowCloud = try c.decode(.autoAgentAllowCloud, default: d.autoAgentAllowCloud)
-        autoAgentRPM = try c.decodeIfPresent(Int.self, forKey: .autoAgentRPM)
-        if let autoAgentRPM, !(1...1_000_000).contains(autoAgentRPM) {
+        autoAgentRPM = try c.decode(.autoAgentRPM, default: d.autoAgentRPM)
+        if !(1...1_000_000).contains(autoAgentRPM) {
             throw DecodingError.dataCorruptedError(forKey: .autoAgentRPM, in: c, debugDescription: "auto_agent_rpm must be 1...1000000")
         }
         guard CompatAgentID.name(defaultAgent) != nil else {
             throw DecodingError.dataCorruptedError(forKey: .defaultAgent, in: c, debugDescription: "default_agent must be an agent name (letters, digits, '.', '-', '_')")
         }
-        guard (0...100_000).contains(maxAutoAgents) else {
-            throw DecodingError.dataCorruptedError(forKey: .maxAutoAgents, in: c, debugDescription: "max_auto_agents must be 0...100000")
+        guard (0...10_000).contains(maxAutoAgents) else {
+            throw DecodingError.dataCorruptedError(forKey: .maxAutoAgents, in: c, debugDescription: "max_auto_agents must be 0...10000")
         }
         if let defaultModel, defaultModel.isEmpty || defaultModel.utf8.count > 256 {
             throw DecodingError.dataCorruptedError(forKey: .defaultModel, in: c, debugDescription: "default_model must be a model name")
@@ -99,7 +103,7 @@ extension CompatConfig.CodingKeys: DocumentedKey {
         case .defaultModel: return (nil, "the model of a provider-service call that names none")
         case .maxAutoAgents: return ("\(d.maxAutoAgents)", "auto_agents creates no agent once the mesh has this many")
         case .autoAgentAllowCloud: return ("\(d.autoAgentAllowCloud)", "whether an agent auto_agents creates may use cloud models")
-        case .autoAgentRPM: return (nil, "requests per minute of an agent auto_agents creates (unlimited when unset)")
+        case .autoAgentRPM: return ("\(d.autoAgentRPM)", "requests per minute of an agent auto_agents creates (the LLM proxy's default)")
         }
     }
 }

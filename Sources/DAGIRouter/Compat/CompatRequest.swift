@@ -12,6 +12,8 @@ struct CompatRequest {
     let body: ByteBuffer
     /// The agent as the caller named it (`X-Agent-Id`, `metadata.agent_id`), if it did.
     let agentID: String?
+    /// The model as the client named it (its answer says so), before a `provider` pinned it.
+    let model: String
 
     static let agentHeader = HTTPField.Name("x-agent-id")!
 
@@ -39,7 +41,7 @@ struct CompatRequest {
         default:
             throw APIError.badRequest("\"provider\" must name a provider or a node (letters, digits, '.', '-', '_')", code: "invalid_provider", param: "provider")
         }
-        var model: String
+        let model: String
         switch object["model"] {
         case .string(let name)?: model = name
         case nil, .null?:
@@ -47,12 +49,13 @@ struct CompatRequest {
             model = fallback
         default: throw APIError.badRequest("\"model\" must be a string", code: "invalid_model", param: "model")
         }
+        var routed = model
         if let pin {
             // The LLM proxy called its local models' provider `local`: this node.
             let place = pin == "local" ? localNode : pin
-            if !model.hasPrefix(place + "/") { model = place + "/" + model }
+            if !model.hasPrefix(place + "/") { routed = place + "/" + model }
         }
-        object["model"] = .string(model)
+        object["model"] = .string(routed)
         if route.api == .llmProxy {
             // The proxy answers whole.
             object["stream"] = nil
@@ -63,6 +66,6 @@ struct CompatRequest {
         if let agentID, agentID.utf8.count > 256 {
             throw APIError.badRequest("the agent id is longer than 256 bytes", code: "invalid_agent", param: "metadata.agent_id")
         }
-        return CompatRequest(body: ByteBuffer(bytes: JSONValue.object(object).serialized()), agentID: agentID)
+        return CompatRequest(body: ByteBuffer(bytes: JSONValue.object(object).serialized()), agentID: agentID, model: model)
     }
 }

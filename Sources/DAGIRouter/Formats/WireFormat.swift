@@ -28,8 +28,8 @@ enum ClientKind: Sendable {
 
     /// How a client of `request`'s API gets its answer, served by `candidate` at `price`.
     init(_ request: InferenceRequest, serving candidate: Candidate, price: Price = .free) {
-        if let api = request.compat {
-            self = .compat(api, CompatServing(request, candidate: candidate, price: price))
+        if let call = request.compat {
+            self = .compat(call.api, CompatServing(call, started: request.started, candidate: candidate, price: price))
             return
         }
         switch request.endpoint.format {

@@ -56,18 +56,18 @@ struct Admission: Sendable {
     /// calls, open_localhost or not.
     func compatHead(_ head: HTTPRequest, api: CompatAPI, loopback: Bool, keysReloaded: Bool) -> HeadVerdict {
         if let given = head.headerFields[InternalSecret.header] {
+            // Whether this node has a secret at all is not the caller's to learn.
             guard let internalSecret, internalSecret.matches(given) else {
-                return .refused(Self.unauthorized(
-                    internalSecret == nil ? "this node has no internal secret (set $\(compat.internalSecretEnv))" : "the X-Internal-Secret is not valid",
-                    code: "invalid_internal_secret"
-                ))
+                return .refused(Self.unauthorized("the X-Internal-Secret is not valid", code: "invalid_internal_secret"))
             }
             return .admitted(.service)
         }
         if head.headerFields[.authorization] != nil || head.headerFields[.xAPIKey] != nil {
             return agentKey(head, loopback: false, keysReloaded: keysReloaded)
         }
-        if api == .providerService, openLocalhost, loopback { return .admitted(.service) }
+        // The provider service took calls without credentials: from this machine, with
+        // open_localhost, they are the `local` agent's, as on /v1 (not any agent they name).
+        if api == .providerService, openLocalhost, loopback { return .admitted(.agent(AgentKeys.localAgent)) }
         return .refused(Self.unauthorized("the X-Internal-Secret header (or an agent's API key) is required", code: "missing_internal_secret"))
     }
 
@@ -128,10 +128,12 @@ struct Admission: Sendable {
     ) throws -> InferenceRequest {
         var body = body
         var named: String?
+        var call: CompatCall?
         if let compat {
             let request = try CompatRequest.read(body, route: compat, head: head, config: self.compat, localNode: catalog.current.localNode)
             body = request.body
             named = request.agentID
+            call = CompatCall(api: compat.api, model: request.model)
         }
         let caller: Caller
         switch pending {
@@ -165,7 +167,7 @@ struct Admission: Sendable {
         let connection = head.headerFields[.connection]?.lowercased()
         return InferenceRequest(
             endpoint: endpoint, head: head, body: body, fields: fields, caller: caller, requestID: requestID, started: started,
-            stream: endpoint.canStream && (fields.stream ?? endpoint.streamsByDefault), keepAlive: connection != "close", compat: compat?.api
+            stream: endpoint.canStream && (fields.stream ?? endpoint.streamsByDefault), keepAlive: connection != "close", compat: call
         )
     }
 

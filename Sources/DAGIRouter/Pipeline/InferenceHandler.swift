@@ -70,6 +70,8 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var idleTimer: Scheduled<Void>?
     private var requestTimer: Scheduled<Void>?
     private var context: ChannelHandlerContext?
+    /// Agent creations started on this connection: a creation's result counts only while it is the latest.
+    private var creations = 0
 
     init(router: RequestRouter) { self.router = router }
 
@@ -203,12 +205,25 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
             refuse(error, incoming, context: context)
         case .unknownKey:
             receiving = .keyCheck(incoming)
-            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
             let router = self.router
-            let loop = context.eventLoop
-            Task {
-                await router.refreshCredentials()
-                loop.execute { handler.value.keysChecked() }
+            offLoop(context, { await router.refreshCredentials() }) { handler, _, _ in handler.keysChecked() }
+        }
+    }
+
+    /// Runs `work` in a task, then `then` back on this connection's loop if the handler is still
+    /// in its pipeline (the connection may have closed meanwhile).
+    private func offLoop<T: Sendable>(
+        _ context: ChannelHandlerContext, _ work: @escaping @Sendable () async -> T, then: @escaping (InferenceHandler, ChannelHandlerContext, T) -> Void
+    ) {
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let then = NIOLoopBound(then, eventLoop: context.eventLoop)
+        let loop = context.eventLoop
+        Task {
+            let result = await work()
+            loop.execute {
+                let handler = handler.value
+                guard let context = handler.context else { return }
+                then.value(handler, context, result)
             }
         }
     }
@@ -265,13 +280,15 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 started: incoming.started
             )
             plan = try router.plan(request)
-        } catch let missing as Admission.AgentToCreate where !agentCreated {
-            return createAgent(missing.name, then: incoming, context: context)
+        } catch let missing as Admission.AgentToCreate {
+            guard agentCreated else { return createAgent(missing.name, then: incoming, context: context) }
+            // Created, yet not in the catalog (a refresh that began before the write finished last).
+            return answerError(
+                APIError(status: .serviceUnavailable, code: "agent_not_ready", message: "agent \(missing.name) was just created; retry", headers: [.retryAfter: "1"]),
+                incoming, context: context
+            )
         } catch {
-            let apiError = error as? APIError ?? APIError(status: .internalServerError, code: "internal_error", message: "internal error")
-            router.metrics.rejected(status: Int(apiError.status.code), code: apiError.code)
-            let keepAlive = incoming.head.headerFields[.connection]?.lowercased() != "close"
-            return writer(for: incoming, keepAlive: keepAlive, context: context, caller: caller).error(apiError, route: nil)
+            return answerError(error as? APIError ?? APIError(status: .internalServerError, code: "internal_error", message: "internal error"), incoming, context: context)
         }
         if !request.caller.isHop { router.agentSeen(request.caller.agent) }
         let exchange = Exchange(
@@ -282,31 +299,46 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange.start()
     }
 
-    /// Creates the agent a compatibility caller named, then completes its request once more
-    /// (reading stays paused meanwhile: the answer slot is taken).
+    /// An admitted request's error, in its API's shape; the connection stays open unless the client said close.
+    private func answerError(_ error: APIError, _ incoming: Incoming, context: ChannelHandlerContext) {
+        router.metrics.rejected(status: Int(error.status.code), code: error.code)
+        let keepAlive = incoming.head.headerFields[.connection]?.lowercased() != "close"
+        writer(for: incoming, keepAlive: keepAlive, context: context, caller: incoming.caller).error(error, route: nil)
+    }
+
+    /// Creates the agent a compatibility caller named, then completes its request once more.
+    /// The answer slot stays taken meanwhile (pipelined requests wait); a creation that takes
+    /// longer than ``agentCreationTimeout`` (a store stuck on a lock) is answered 503, and its late
+    /// result dropped.
     private func createAgent(_ name: String, then incoming: Incoming, context: ChannelHandlerContext) {
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        creations &+= 1
+        let creation = creations
+        let timeout = context.eventLoop.assumeIsolated().scheduleTask(in: Self.agentCreationTimeout) { [weak self] in
+            guard let self, let context = self.context, self.creations == creation, case .ours(nil) = self.answering else { return }
+            self.creations &+= 1
+            self.answerError(
+                APIError(status: .serviceUnavailable, code: "agent_not_ready", message: "agent \(name) could not be created in time; retry", headers: [.retryAfter: "1"]),
+                incoming, context: context
+            )
+        }
         let router = self.router
-        let loop = context.eventLoop
-        Task {
-            let failure: APIError?
+        offLoop(context, { () async -> APIError? in
             do {
                 try await router.createCompatAgent(name)
-                failure = nil
+                return nil
             } catch {
-                failure = error as? APIError ?? APIError(status: .internalServerError, code: "internal_error", message: "the agent could not be created")
+                return error as? APIError ?? APIError(status: .internalServerError, code: "internal_error", message: "the agent could not be created")
             }
-            loop.execute {
-                let handler = handler.value
-                guard let context = handler.context, case .ours(nil) = handler.answering else { return }
-                if let failure {
-                    router.metrics.rejected(status: Int(failure.status.code), code: failure.code)
-                    return handler.writer(for: incoming, keepAlive: false, context: context).error(failure, route: nil)
-                }
-                handler.complete(incoming, context: context, agentCreated: true)
-            }
+        }) { handler, context, failure in
+            timeout.cancel()
+            // Still this request's turn: not answered by the timeout, the connection not closed.
+            guard handler.creations == creation, case .ours(nil) = handler.answering else { return }
+            if let failure { return handler.answerError(failure, incoming, context: context) }
+            handler.complete(incoming, context: context, agentCreated: true)
         }
     }
+
+    static let agentCreationTimeout = TimeAmount.seconds(10)
 
     private func writer(for incoming: Incoming, keepAlive: Bool, context: ChannelHandlerContext, caller: Admission.Pending? = nil) -> ClientWriter {
         var signature: ((Int) -> [(String, String)])?

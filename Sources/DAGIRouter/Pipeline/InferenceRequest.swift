@@ -48,8 +48,8 @@ struct InferenceRequest: Sendable {
     /// Whether the client keeps the connection after this answer.
     let keepAlive: Bool
     /// The compatibility API the client called (its body is already the OpenAI chat request it
-    /// stands for; its answer is written in that API's shape).
-    var compat: CompatAPI? = nil
+    /// stands for; its answer is written in that API's shape); nil for the native APIs.
+    let compat: CompatCall?
 
     /// The model as the client named it.
     var requestedModel: String { fields.model ?? "" }

@@ -20,7 +20,7 @@ struct CompatDocumentsAPI {
     let store: MeshStore
 
     func register(on routes: Router<MeshRequestContext>) {
-        let config = router.compatConfig
+        let config = router.compat
         if config.llmProxy {
             routes.get("/internal/llm/models") { request, context in
                 _ = try await reader(request, context, .llmProxy)
@@ -41,9 +41,10 @@ struct CompatDocumentsAPI {
             routes.get("/api/v1/providers") { request, context in
                 _ = try await reader(request, context, .providerService)
                 let views = router.providerViews()
+                // Provider names are unique (configured and disabled ones are disjoint).
                 return JSONResponse.make([
-                    "providers": .object(Dictionary(uniqueKeysWithValues: views.map { ($0.name, Self.health($0)) })),
-                    "total": .int(Int64(views.count)), "timestamp": Self.timestamp(),
+                    "providers": .object(Dictionary(views.map { ($0.name, JSONValue.object(Self.health($0))) }) { first, _ in first }),
+                    "total": .int(Int64(views.count)), "timestamp": .unixTime(),
                 ])
             }
             routes.get("/api/v1/providers/{name}/health") { request, context in
@@ -52,9 +53,9 @@ struct CompatDocumentsAPI {
                 guard let view = router.providerViews().first(where: { $0.name == name }) else {
                     throw APIError.notFound("no provider named \(name.prefix(64)) (see GET /api/v1/providers)", code: "provider_not_found")
                 }
-                guard case .object(var health) = Self.health(view) else { return JSONResponse.make(Self.health(view)) }
+                var health = Self.health(view)
                 health["provider"] = .string(view.name)
-                health["timestamp"] = Self.timestamp()
+                health["timestamp"] = .unixTime()
                 return JSONResponse.make(.object(health))
             }
             routes.get("/api/v1/metrics") { request, context in
@@ -104,26 +105,50 @@ struct CompatDocumentsAPI {
     static func serviceModel(_ entry: CatalogEntry) -> JSONValue {
         [
             "id": .string(entry.name), "name": .string(entry.name), "provider": .string(entry.provider),
-            "physical_name": .string(entry.physicalName), "type": .string(entry.isCloud ? "cloud" : entry.provider == "alias" ? "alias" : "mesh"),
+            "physical_name": .string(entry.physicalName), "type": .string(entry.kind.rawValue),
             "loaded": .bool(entry.loaded), "max_tokens": entry.maxTokens.map { .int(Int64($0)) } ?? .null,
         ]
     }
 
+    /// Ledger totals in the replaced services' words (no totals: no requests).
+    struct Figures {
+        let requests: Int64
+        let failed: Int64
+        let tokens: Int64
+        let latencyMs: Double
+        let costUSD: Double
+
+        init(_ totals: UsageTotals?) {
+            requests = totals?.requests ?? 0
+            failed = min(requests, totals?.errors ?? 0)
+            tokens = (totals?.promptTokens ?? 0).saturatingPlus(totals?.completionTokens ?? 0)
+            latencyMs = ((totals?.averageLatencyMs ?? 0) * 10).rounded() / 10
+            costUSD = totals?.costUSD ?? 0
+        }
+
+        var successRate: Double { requests == 0 ? 1 : Double(requests - failed) / Double(requests) }
+
+        /// The provider service's `/metrics` figures.
+        var service: [String: JSONValue] {
+            [
+                "total_requests": .int(requests), "successful_requests": .int(requests - failed), "failed_requests": .int(failed),
+                "success_rate": .number(successRate), "avg_response_time_ms": .number(latencyMs), "total_tokens": .int(tokens),
+                "total_cost": .number(costUSD),
+            ]
+        }
+    }
+
     /// `/internal/llm/usage`: the ledger's totals for the agent (or the whole mesh).
     static func usage(_ totals: UsageTotals?, agent: String?) -> JSONValue {
-        let requests = totals?.requests ?? 0
-        let errors = totals?.errors ?? 0
+        let figures = Figures(totals)
         return [
-            "agent_id": agent.map { .string("agent:" + $0) } ?? .null, "total_requests": .int(requests),
-            "total_tokens": .int((totals?.promptTokens ?? 0).saturatingPlus(totals?.completionTokens ?? 0)),
-            "avg_latency_ms": .number(((totals?.averageLatencyMs ?? 0) * 10).rounded() / 10),
-            "success_rate": .number(requests == 0 ? 1 : Double(requests - errors) / Double(requests)),
-            "total_cost_usd": .number(totals?.costUSD ?? 0),
+            "agent_id": agent.map { .string("agent:" + $0) } ?? .null, "total_requests": .int(figures.requests), "total_tokens": .int(figures.tokens),
+            "avg_latency_ms": .number(figures.latencyMs), "success_rate": .number(figures.successRate), "total_cost_usd": .number(figures.costUSD),
         ]
     }
 
     /// A provider's health in the provider service's words.
-    static func health(_ view: ProviderView) -> JSONValue {
+    static func health(_ view: ProviderView) -> [String: JSONValue] {
         let status: String
         switch view.state {
         case "ok", "untried": status = "healthy"
@@ -144,22 +169,14 @@ struct CompatDocumentsAPI {
         let filter = UsageFilter(agent: agent)
         let total = try await store.usageTotals(filter).first
         let byProvider = try await store.usageTotals(filter, groupBy: [.provider])
-        func figures(_ totals: UsageTotals?) -> [String: JSONValue] {
-            let requests = totals?.requests ?? 0
-            let errors = totals?.errors ?? 0
-            return [
-                "total_requests": .int(requests), "successful_requests": .int(requests - errors), "failed_requests": .int(errors),
-                "success_rate": .number(requests == 0 ? 1 : Double(requests - errors) / Double(requests)),
-                "avg_response_time_ms": .number(((totals?.averageLatencyMs ?? 0) * 10).rounded() / 10),
-                "total_tokens": .int((totals?.promptTokens ?? 0).saturatingPlus(totals?.completionTokens ?? 0)),
-                "total_cost": .number(totals?.costUSD ?? 0),
-            ]
-        }
-        var document = figures(total)
+        var document = Figures(total).service
         document["service"] = "dagi-mesh"
         document["node"] = .string(store.nodeID)
-        document["providers"] = .object(Dictionary(uniqueKeysWithValues: byProvider.map { ($0.group.first.flatMap { $0.isEmpty ? nil : $0 } ?? "mesh", .object(figures($0))) }))
-        document["timestamp"] = Self.timestamp()
+        // The mesh's own rows have no provider: they are `mesh`. A provider of that name (one a
+        // peer's rows may carry) is listed under its own name only if it does not collide.
+        let providers = byProvider.map { (($0.group.first ?? "").isEmpty ? "mesh" : $0.group[0], JSONValue.object(Figures($0).service)) }
+        document["providers"] = .object(Dictionary(providers) { first, _ in first })
+        document["timestamp"] = .unixTime()
         return .object(document)
     }
 
@@ -167,17 +184,18 @@ struct CompatDocumentsAPI {
     /// the saving, from the mesh-wide ledger (the same report as `GET /v1/costs`).
     private func costs(agent: String?) async throws -> JSONValue {
         let report = try await CostsReport.load(store, now: store.clock.wallMilliseconds(), agent: agent)
-        func costs(_ lines: [CostsReport.Line]) -> JSONValue { .object(Dictionary(uniqueKeysWithValues: lines.map { ($0.name, .number($0.costUSD)) })) }
-        guard case .object(var document) = try JSONValue.parse(Array(JSONResponse.encoder.encode(report))) else { return .null }
+        // A breakdown as name → cost; names that collide (a provider a peer calls `mesh`) add up.
+        func byName(_ lines: [CostsReport.Line]) -> JSONValue { .object(Dictionary(lines.map { ($0.name, JSONValue.number($0.costUSD)) }) { .number(($0.doubleValue ?? 0) + ($1.doubleValue ?? 0)) }) }
+        guard case .object(var document) = try JSONValue.parse(Array(JSONResponse.encoder.encode(report))) else {
+            throw APIError(status: .internalServerError, code: "internal_error", message: "the costs report could not be written")
+        }
         document["total_cost"] = .number(report.month.costUSD)
         document["total_requests"] = .int(report.month.requests)
-        document["cost_by_provider"] = costs(report.byProvider)
-        document["cost_by_model"] = costs(report.byModel)
-        document["cost_by_agent"] = costs(report.byAgent)
+        document["cost_by_provider"] = byName(report.byProvider)
+        document["cost_by_model"] = byName(report.byModel)
+        document["cost_by_agent"] = byName(report.byAgent)
         document["period"] = "month"
-        document["timestamp"] = Self.timestamp()
+        document["timestamp"] = .unixTime()
         return .object(document)
     }
-
-    static func timestamp() -> JSONValue { .number((Date().timeIntervalSince1970 * 1000).rounded() / 1000) }
 }
