@@ -31,6 +31,8 @@ start = processes.start
 
 
 COMPAT_SECRET = "bench-internal-secret-0123456789abcdef"
+# An agent with requests and tokens per minute (never reached): its requests pay for the checks.
+LIMITED_KEY = "sk-bench-limited-0123456789abcdef0123"
 BODY = json.dumps({"model": "mock", "messages": [{"role": "user", "content": "Hello there, how are you today?"}], "max_tokens": 16})
 
 
@@ -128,7 +130,9 @@ swapper:
 """ % (hashlib.sha256(KEY.encode()).hexdigest(), upstream))
     cloud_config = os.path.join(ROOT, "cloud.yaml")
     with open(config) as f, open(cloud_config, "w") as g:
-        g.write(f.read().replace("  - name: bench\n", "  - name: bench\n    allow_cloud: true\n") + """providers:
+        # (The baseline build runs `config`, without keys it may not know.)
+        limited = "  - name: bench-limited\n    key_sha256: %s\n    rpm: 1000000000\n    tpm: 1000000000000\nswapper:\n" % hashlib.sha256(LIMITED_KEY.encode()).hexdigest()
+        g.write(f.read().replace("  - name: bench\n", "  - name: bench\n    allow_cloud: true\n").replace("swapper:\n", limited) + """providers:
   openai: { kind: openai, key_env: BENCH_PROVIDER_KEY, base_url: http://127.0.0.1:%d/v1 }
   anthropic: { kind: anthropic, key_env: BENCH_PROVIDER_KEY, base_url: http://127.0.0.1:%d }
   google: { kind: gemini, key_env: BENCH_PROVIDER_KEY, base_url: http://127.0.0.1:%d }
@@ -215,17 +219,18 @@ litellm_settings:
     proxy_body = json.dumps({"model": "mock", "messages": [{"role": "user", "content": "Hello there, how are you today?"}], "max_tokens": 16,
                              "metadata": {"agent_id": "agent:bench"}})
     compat = [("/v1", "/v1/chat/completions", BODY, {"Authorization": "Bearer " + KEY}),
+              ("limited", "/v1/chat/completions", BODY, {"Authorization": "Bearer " + LIMITED_KEY}),
               ("proxy", "/internal/llm/proxy", proxy_body, {"X-Internal-Secret": COMPAT_SECRET}),
               ("service", "/api/v1/completion", BODY, {"X-Internal-Secret": COMPAT_SECRET, "X-Agent-Id": "agent:bench"})]
     print()
-    print("compatibility APIs (the same chat through each path, this run):")
+    print("compatibility APIs and rate limits (the same chat through each path, this run; limited: /v1 for an agent with rpm and tpm):")
     print("%-8s %4s %10s %10s %10s %8s" % ("path", "conc", "req/s", "p50 ms", "p99 ms", "errors"))
     measured = {}
     for c in (1, 10):
         for name, path, body, headers in compat:
             r = measured[(name, c)] = wrk("http://127.0.0.1:%d%s" % (gport, path), c, None, body, headers)
             print("%-8s %4d %10.0f %10.3f %10.3f %8d" % (name, c, r["rps"], r["p50"], r["p99"], r["errors"]))
-    for name in ("proxy", "service"):
+    for name in ("limited", "proxy", "service"):
         print("%s vs /v1: p50 %+.3f ms (c=1), req/s %.2fx (c=1), %.2fx (c=10)" % (
             name, measured[(name, 1)]["p50"] - measured[("/v1", 1)]["p50"], measured[(name, 1)]["rps"] / measured[("/v1", 1)]["rps"],
             measured[(name, 10)]["rps"] / measured[("/v1", 10)]["rps"]))

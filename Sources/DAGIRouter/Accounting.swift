@@ -64,6 +64,9 @@ extension RequestRouter {
             tokensIn: metered.usage.prompt, tokensOut: metered.usage.completion, costUSD: metered.costUSD
         )
         if !request.caller.isHop {
+            if catalog.current.agents[request.caller.agent]?.tpm != nil {
+                admission.limiter.used(request.caller.agent, tokens: metered.usage.prompt.saturatingPlus(metered.usage.completion), now: now())
+            }
             ledger.record(UsageRecord(
                 nodeID: store.nodeID, id: 0, ts: now(), requestID: request.requestID, agent: request.caller.agent, model: request.requestedModel,
                 physicalModel: candidate.model, route: candidate.route, provider: candidate.provider, servedBy: candidate.node,

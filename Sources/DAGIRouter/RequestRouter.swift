@@ -58,7 +58,7 @@ public final class RequestRouter: Sendable {
         self.verifier = verifier
         self.directory = directory
         self.admission = Admission(
-            keys: keys, catalog: catalog, verifier: verifier, limiter: RateLimiter(), openLocalhost: config.openLocalhost,
+            keys: keys, catalog: catalog, verifier: verifier, limiter: RateLimiter(partitionShare: config.partitionShare), openLocalhost: config.openLocalhost,
             audience: audience, compat: compat, internalSecret: internalSecret, now: now
         )
         self.metrics = RouterMetrics(registry: metricsRegistry)

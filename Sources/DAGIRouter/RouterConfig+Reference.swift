@@ -17,6 +17,7 @@ extension RouterConfig.CodingKeys: DocumentedKey {
         case .cooldownAfter: return ("\(d.cooldownAfter)", "consecutive failures after which a candidate cools down")
         case .cooldown: return ("\(d.cooldown)", "how long a failing candidate is skipped")
         case .referenceModel: return (nil, "the cloud model savings are measured against")
+        case .partitionShare: return ("\(d.partitionShare)", "while a peer is silent, the part of an agent's mesh-wide rpm and tpm this node may use by itself")
         }
     }
 }

@@ -26,12 +26,17 @@ public struct RouterConfig: Sendable, Decodable {
     public var cooldown: ConfigDuration
     /// The cloud model savings are measured against (what a request would have cost there).
     public var referenceModel: String?
+    /// While a peer is silent, the part of an agent's mesh-wide rpm and tpm this node may use
+    /// by itself (the peer's own use is unknown meanwhile).
+    public var partitionShare: Double
 
     public init(
         openLocalhost: Bool = false, requestTimeout: ConfigDuration = .seconds(120), firstByteTimeout: ConfigDuration = .seconds(90),
         maxBody: ByteSize = .mebibytes(8),
-        aliases: [String: [String]] = [:], maxAttempts: Int = 3, cooldownAfter: Int = 3, cooldown: ConfigDuration = .seconds(30)
+        aliases: [String: [String]] = [:], maxAttempts: Int = 3, cooldownAfter: Int = 3, cooldown: ConfigDuration = .seconds(30),
+        partitionShare: Double = 0.5
     ) {
+        self.partitionShare = partitionShare
         self.openLocalhost = openLocalhost
         self.requestTimeout = requestTimeout
         self.firstByteTimeout = firstByteTimeout
@@ -46,6 +51,7 @@ public struct RouterConfig: Sendable, Decodable {
         case openLocalhost = "open_localhost", requestTimeout = "request_timeout", firstByteTimeout = "first_byte_timeout"
         case maxBody = "max_body", aliases
         case maxAttempts = "max_attempts", cooldownAfter = "cooldown_after", cooldown, referenceModel = "reference_model"
+        case partitionShare = "partition_share"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -60,6 +66,10 @@ public struct RouterConfig: Sendable, Decodable {
         cooldownAfter = try c.decode(.cooldownAfter, default: d.cooldownAfter)
         cooldown = try c.decode(.cooldown, default: d.cooldown)
         referenceModel = try c.decodeIfPresent(String.self, forKey: .referenceModel)
+        partitionShare = try c.decode(.partitionShare, default: d.partitionShare)
+        guard partitionShare.isFinite, partitionShare > 0, partitionShare <= 1 else {
+            throw DecodingError.dataCorruptedError(forKey: .partitionShare, in: c, debugDescription: "partition_share must be more than 0 and at most 1")
+        }
         guard (1...10).contains(maxAttempts) else {
             throw DecodingError.dataCorruptedError(forKey: .maxAttempts, in: c, debugDescription: "max_attempts must be 1...10")
         }

@@ -22,6 +22,7 @@ public struct RouterService: Service {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await router.catalog.maintain(logger: router.logger) }
+                group.addTask { await router.admission.limiter.follow(router.store, logger: router.logger) }
                 group.addTask { await revokeKeysOfDeletedAgents() }
                 group.addTask {
                     while (try? await Task.sleep(for: Self.keyRefresh)) != nil {

@@ -156,6 +156,35 @@ extension MeshStore {
     /// past Int64 (rows from peers are bounded one by one, not in total), `total()` is a double;
     /// capped, it converts back to an integer safely.
     static func sum(_ column: String) -> String { "CAST(min(total(\(column)), 9e18) AS INTEGER)" }
+
+    /// Requests and tokens (prompt and completion) per agent and second of the rows other nodes
+    /// recorded with `ts` in `since..<until`: what the rest of the mesh used, for rate limits
+    /// counted across it. (A peer's clock may run ahead: `until` keeps its future rows out.)
+    public func peerUsagePerSecond(since: Int64, until: Int64) async throws -> [PeerUsageSecond] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT agent, ts / 1000, count(*), \(Self.sum("prompt_tokens + completion_tokens"))
+                FROM usage WHERE ts >= ? AND ts < ? AND node_id != ?
+                GROUP BY agent, ts / 1000
+                """, arguments: [since, until, nodeID]).map { PeerUsageSecond(agent: $0[0], second: $0[1], requests: $0[2], tokens: $0[3]) }
+        }
+    }
+}
+
+/// What other nodes' rows say one agent used in one second.
+public struct PeerUsageSecond: Sendable, Equatable {
+    public var agent: String
+    /// Seconds since 1970.
+    public var second: Int64
+    public var requests: Int64
+    public var tokens: Int64
+
+    public init(agent: String, second: Int64, requests: Int64, tokens: Int64) {
+        self.agent = agent
+        self.second = second
+        self.requests = requests
+        self.tokens = tokens
+    }
 }
 
 extension LocalWriter {

@@ -7,7 +7,7 @@ import GRDB
 enum Migrations {
     /// The number of migrations: the replicated schema's version, which sync frames carry so
     /// nodes of different schemas refuse each other's changes instead of misreading them.
-    static let count: UInt64 = 4
+    static let count: UInt64 = 5
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -271,6 +271,10 @@ enum Migrations {
                 ) WITHOUT ROWID;
                 CREATE INDEX usage_rollup_hour ON usage_rollup(hour);
                 """)
+        }
+        migrator.registerMigration("v5: agent tokens per minute") { db in
+            // Tokens per minute an agent may use across the mesh; null: unlimited.
+            try db.execute(sql: "ALTER TABLE agent ADD COLUMN tpm INTEGER")
         }
         return migrator
     }

@@ -161,13 +161,17 @@ struct Admission: Sendable {
             throw APIError.missingField(endpoint.requiredField)
         }
         // Hops were counted where they entered the mesh.
+        var rateLimit = HTTPFields()
         if case .agent(let agent) = caller {
-            try limiter.admit(agent, rpm: catalog.current.agents[agent]?.rpm)
+            let snapshot = catalog.current
+            let policy = snapshot.agents[agent]
+            rateLimit = try limiter.admit(agent, limits: .init(rpm: policy?.rpm, tpm: policy?.tpm), partitioned: snapshot.partitioned, now: now())
         }
         let connection = head.headerFields[.connection]?.lowercased()
         return InferenceRequest(
             endpoint: endpoint, head: head, body: body, fields: fields, caller: caller, requestID: requestID, started: started,
-            stream: endpoint.canStream && (fields.stream ?? endpoint.streamsByDefault), keepAlive: connection != "close", compat: call
+            stream: endpoint.canStream && (fields.stream ?? endpoint.streamsByDefault), keepAlive: connection != "close", compat: call,
+            rateLimitHeaders: rateLimit
         )
     }
 

@@ -15,13 +15,16 @@ final class ClientWriter {
     let keepAlive: Bool
     /// Signs the answer of a hop with its status (nil for a client's request).
     let signature: ((Int) -> [(String, String)])?
+    /// Headers every answer to this request carries (the agent's rate limits).
+    let extraHeaders: HTTPFields
     private var headWritten = false
     private var ended = false
 
     init(
         context: ChannelHandlerContext, handler: InferenceHandler, requestID: String, errorStyle: APIError.Style, keepAlive: Bool,
-        signature: ((Int) -> [(String, String)])?
+        signature: ((Int) -> [(String, String)])?, extraHeaders: HTTPFields = [:]
     ) {
+        self.extraHeaders = extraHeaders
         self.context = context
         self.handler = handler
         self.requestID = requestID
@@ -42,6 +45,7 @@ final class ClientWriter {
             response.headerFields[.dagiRoute] = route.route
         }
         response.headerFields[.requestID] = requestID
+        for field in extraHeaders where response.headerFields[field.name] == nil { response.headerFields.append(field) }
         if !keepAlive { response.headerFields[.connection] = "close" }
         for (name, value) in signature?(response.status.code) ?? [] {
             if let field = HTTPField.Name(name) { response.headerFields[field] = value }

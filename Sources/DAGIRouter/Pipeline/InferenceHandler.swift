@@ -293,7 +293,7 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if !request.caller.isHop { router.agentSeen(request.caller.agent) }
         let exchange = Exchange(
             request: request, plan: plan, router: router,
-            writer: writer(for: incoming, keepAlive: request.keepAlive, context: context, caller: caller), pool: pool
+            writer: writer(for: incoming, keepAlive: request.keepAlive, context: context, caller: caller, headers: request.rateLimitHeaders), pool: pool
         )
         answering = .ours(exchange)
         exchange.start()
@@ -340,7 +340,9 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     static let agentCreationTimeout = TimeAmount.seconds(10)
 
-    private func writer(for incoming: Incoming, keepAlive: Bool, context: ChannelHandlerContext, caller: Admission.Pending? = nil) -> ClientWriter {
+    private func writer(
+        for incoming: Incoming, keepAlive: Bool, context: ChannelHandlerContext, caller: Admission.Pending? = nil, headers: HTTPFields = [:]
+    ) -> ClientWriter {
         var signature: ((Int) -> [(String, String)])?
         if case .hop(let pending, _, _) = caller, let verifier = router.verifier {
             let now = router.now
@@ -348,8 +350,7 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         return ClientWriter(
             context: context, handler: self, requestID: incoming.requestID, errorStyle: incoming.compat?.api.errorStyle ?? incoming.endpoint.errorStyle,
-            keepAlive: keepAlive,
-            signature: signature
+            keepAlive: keepAlive, signature: signature, extraHeaders: headers
         )
     }
 

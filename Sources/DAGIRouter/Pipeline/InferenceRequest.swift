@@ -50,6 +50,8 @@ struct InferenceRequest: Sendable {
     /// The compatibility API the client called (its body is already the OpenAI chat request it
     /// stands for; its answer is written in that API's shape); nil for the native APIs.
     let compat: CompatCall?
+    /// OpenAI's `x-ratelimit-*` headers of the agent's limits, for its answer.
+    let rateLimitHeaders: HTTPFields
 
     /// The model as the client named it.
     var requestedModel: String { fields.model ?? "" }

@@ -14,17 +14,20 @@ public struct AgentRecord: ReplicatedRecord, Equatable {
     public var budgetDailyUSD: Double?
     public var budgetMonthlyUSD: Double?
     public var deleted: Bool
-    /// Requests per minute through any one router; nil is unlimited.
+    /// Requests per minute, counted across the mesh; nil is unlimited.
     public var rpm: Int?
+    /// Tokens (prompt and completion) per minute, counted across the mesh; nil is unlimited.
+    public var tpm: Int?
     public var origin: String = ""
     public var hlc: HLCTimestamp = .zero
 
     public init(
         name: String, tier: String = "standard", allowedModels: [String] = [], allowCloud: Bool = false,
         preferNodes: [String] = [], staleAfterMs: Int64 = 300_000, budgetDailyUSD: Double? = nil,
-        budgetMonthlyUSD: Double? = nil, deleted: Bool = false, rpm: Int? = nil
+        budgetMonthlyUSD: Double? = nil, deleted: Bool = false, rpm: Int? = nil, tpm: Int? = nil
     ) {
         self.rpm = rpm
+        self.tpm = tpm
         self.name = name
         self.tier = tier
         self.allowedModels = allowedModels
@@ -39,7 +42,7 @@ public struct AgentRecord: ReplicatedRecord, Equatable {
     enum CodingKeys: String, CodingKey {
         case name, tier, allowedModels = "allowed_models", allowCloud = "allow_cloud", preferNodes = "prefer_nodes"
         case staleAfterMs = "stale_after_ms", budgetDailyUSD = "budget_daily_usd"
-        case budgetMonthlyUSD = "budget_monthly_usd", deleted, rpm, origin, hlc
+        case budgetMonthlyUSD = "budget_monthly_usd", deleted, rpm, tpm, origin, hlc
     }
 }
 

@@ -14,9 +14,10 @@ struct AgentEdit {
     var budgetMonthlyUSD: JSONValue?
     var assign: [String]?
     var rpm: JSONValue?
+    var tpm: JSONValue?
 
     static let fields: Set<String> = [
-        "tier", "allow_cloud", "models", "prefer_nodes", "stale_after_ms", "budget_daily_usd", "budget_monthly_usd", "assign", "rpm",
+        "tier", "allow_cloud", "models", "prefer_nodes", "stale_after_ms", "budget_daily_usd", "budget_monthly_usd", "assign", "rpm", "tpm",
     ]
 
     static func parse(_ request: Request) async throws -> AgentEdit {
@@ -62,12 +63,15 @@ struct AgentEdit {
         }
         edit.budgetDailyUSD = try number("budget_daily_usd")
         edit.budgetMonthlyUSD = try number("budget_monthly_usd")
-        if let rpm = object["rpm"] {
-            guard rpm == .null || (rpm.intValue ?? 0) >= 1 else {
-                throw APIError.badRequest("rpm must be a positive integer or null", code: "invalid_field", param: "rpm")
+        func limit(_ key: String, max: Int64) throws -> JSONValue? {
+            guard let value = object[key] else { return nil }
+            guard value == .null || (1...max).contains(value.intValue ?? 0) else {
+                throw APIError.badRequest("\(key) must be an integer from 1 to \(max), or null", code: "invalid_field", param: key)
             }
-            edit.rpm = rpm
+            return value
         }
+        edit.rpm = try limit("rpm", max: 1_000_000_000)
+        edit.tpm = try limit("tpm", max: 1_000_000_000_000)
         return edit
     }
 
@@ -82,6 +86,7 @@ struct AgentEdit {
         if let budgetDailyUSD { agent.budgetDailyUSD = budgetDailyUSD.doubleValue }
         if let budgetMonthlyUSD { agent.budgetMonthlyUSD = budgetMonthlyUSD.doubleValue }
         if let rpm { agent.rpm = rpm.intValue.map(Int.init) }
+        if let tpm { agent.tpm = tpm.intValue.map(Int.init) }
         return agent
     }
 }

@@ -157,7 +157,8 @@ extension AgentConfig.CodingKeys: DocumentedKey {
         case .models: return ("[] (all)", "models (logical or physical names) it may use")
         case .budgetDailyUSD: return (nil, "daily spending budget in USD")
         case .budgetMonthlyUSD: return (nil, "monthly spending budget in USD")
-        case .rpm: return (nil, "requests per minute through any one router")
+        case .rpm: return (nil, "requests per minute, counted across the mesh")
+        case .tpm: return (nil, "tokens (prompt and completion) per minute, counted across the mesh")
         }
     }
 }

@@ -295,13 +295,15 @@ public struct AgentConfig: Sendable, Decodable {
     public var models: [String]
     public var budgetDailyUSD: Double?
     public var budgetMonthlyUSD: Double?
-    /// Requests per minute this agent may make through any one router.
+    /// Requests per minute this agent may make, counted across the mesh.
     public var rpm: Int?
+    /// Tokens (prompt and completion) per minute this agent may use, counted across the mesh.
+    public var tpm: Int?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, tier, assign, allowCloud = "allow_cloud", staleAfter = "stale_after", keyEnv = "key_env"
         case keySHA256 = "key_sha256", preferNodes = "prefer_nodes", models
-        case budgetDailyUSD = "budget_daily_usd", budgetMonthlyUSD = "budget_monthly_usd", rpm
+        case budgetDailyUSD = "budget_daily_usd", budgetMonthlyUSD = "budget_monthly_usd", rpm, tpm
     }
 
     public init(name: String, tier: String = "standard", assign: [String] = [], allowCloud: Bool = false, staleAfter: ConfigDuration = .minutes(5)) {
@@ -337,8 +339,12 @@ public struct AgentConfig: Sendable, Decodable {
         budgetDailyUSD = try c.decodeIfPresent(Double.self, forKey: .budgetDailyUSD)
         budgetMonthlyUSD = try c.decodeIfPresent(Double.self, forKey: .budgetMonthlyUSD)
         rpm = try c.decodeIfPresent(Int.self, forKey: .rpm)
-        if let rpm, rpm < 1 {
-            throw DecodingError.dataCorruptedError(forKey: .rpm, in: c, debugDescription: "rpm must be at least 1")
+        if let rpm, !(1...1_000_000_000).contains(rpm) {
+            throw DecodingError.dataCorruptedError(forKey: .rpm, in: c, debugDescription: "rpm must be 1...1000000000")
+        }
+        tpm = try c.decodeIfPresent(Int.self, forKey: .tpm)
+        if let tpm, !(1...1_000_000_000_000).contains(tpm) {
+            throw DecodingError.dataCorruptedError(forKey: .tpm, in: c, debugDescription: "tpm must be 1...1000000000000")
         }
     }
 }

@@ -1,0 +1,118 @@
+import HTTPTypes
+import Logging
+import MeshCore
+import MeshHTTP
+import MeshStore
+import Synchronization
+
+/// Per-agent requests and tokens per minute, counted across the mesh: this node's own at once
+/// (a request when admitted, its tokens when it ends), the other nodes' from their ledger rows
+/// as sync brings them. While a peer is offline its newest use is unknown, so this node alone
+/// may use only `partitionShare` of each limit.
+///
+/// Admitted answers and refusals carry OpenAI's `x-ratelimit-*` headers; a refusal is a 429
+/// with `Retry-After` (the seconds until the oldest counted use leaves the minute).
+final class RateLimiter: Sendable {
+    struct Limits: Sendable {
+        var rpm: Int?
+        var tpm: Int?
+        var isEmpty: Bool { rpm == nil && tpm == nil }
+    }
+
+    private let own = Mutex<[String: MinuteCounts]>([:])
+    private let peers = Mutex<[String: MinuteCounts]>([:])
+    let partitionShare: Double
+
+    init(partitionShare: Double) { self.partitionShare = partitionShare }
+
+    /// Counts one request for `agent` at `now` (wall ms), or throws a 429. Returns the headers
+    /// its answer carries (none for an agent without limits).
+    func admit(_ agent: String, limits: Limits, partitioned: Bool, now: Int64) throws -> HTTPFields {
+        guard !limits.isEmpty else { return [:] }
+        let second = now / 1000
+        let theirs = peers.withLock { $0[agent]?.totals(at: second) } ?? MinuteCounts.Totals()
+        return try own.withLock { own in
+            var counts = own[agent] ?? MinuteCounts()
+            let mine = counts.totals(at: second)
+            var headers = HTTPFields()
+            var refusal: (what: String, limit: Int, oldest: Int64?)?
+            if let rpm = limits.rpm {
+                let used = mine.requests.saturatingPlus(theirs.requests)
+                if used >= rpm || mine.requests >= cap(rpm, partitioned) {
+                    refusal = ("requests", rpm, [mine.oldestRequest, theirs.oldestRequest].compactMap { $0 }.min())
+                }
+                headers.append(contentsOf: Self.headers("requests", limit: rpm, used: used + 1, oldest: min(mine.oldestRequest ?? second, theirs.oldestRequest ?? second), now: second))
+            }
+            if let tpm = limits.tpm {
+                let used = mine.tokens.saturatingPlus(theirs.tokens)
+                if refusal == nil, used >= tpm || mine.tokens >= cap(tpm, partitioned) {
+                    refusal = ("tokens", tpm, [mine.oldestTokens, theirs.oldestTokens].compactMap { $0 }.min())
+                }
+                headers.append(contentsOf: Self.headers("tokens", limit: tpm, used: used, oldest: min(mine.oldestTokens ?? second, theirs.oldestTokens ?? second), now: second))
+            }
+            if let refusal {
+                let retry = max(1, (refusal.oldest ?? second) + MinuteCounts.window - second)
+                headers[.retryAfter] = String(retry)
+                throw APIError(
+                    status: .tooManyRequests, code: "rate_limit_exceeded",
+                    message: "agent \(agent) is limited to \(refusal.limit) \(refusal.what) per minute across the mesh"
+                        + (partitioned ? " (\(Int(partitionShare * 100))% on this node while a peer is offline)" : "") + "; retry in \(retry)s",
+                    headers: headers
+                )
+            }
+            counts.add(second: second, requests: 1)
+            own[agent] = counts
+            return headers
+        }
+    }
+
+    /// Counts the tokens of `agent`'s answer, at its end.
+    func used(_ agent: String, tokens: Int64, now: Int64) {
+        own.withLock { own in own[agent, default: MinuteCounts()].add(second: now / 1000, tokens: tokens) }
+    }
+
+    /// This node's part of a limit while a peer is offline (at least one).
+    private func cap(_ limit: Int, _ partitioned: Bool) -> Int64 {
+        partitioned ? max(1, Int64((Double(limit) * partitionShare).rounded(.down))) : Int64(limit)
+    }
+
+    /// OpenAI's `x-ratelimit-limit-*`, `-remaining-*` and `-reset-*` (when the minute that began
+    /// with the oldest counted use ends).
+    private static func headers(_ kind: String, limit: Int, used: Int64, oldest: Int64, now: Int64) -> [HTTPField] {
+        let reset = max(0, oldest + MinuteCounts.window - now)
+        return [
+            HTTPField(name: HTTPField.Name("x-ratelimit-limit-\(kind)")!, value: String(limit)),
+            HTTPField(name: HTTPField.Name("x-ratelimit-remaining-\(kind)")!, value: String(max(0, Int64(limit) - used))),
+            HTTPField(name: HTTPField.Name("x-ratelimit-reset-\(kind)")!, value: "\(reset)s"),
+        ]
+    }
+
+    // MARK: - The rest of the mesh
+
+    /// Replaces what the other nodes used in the last minute.
+    func peersUsed(_ rows: [PeerUsageSecond]) {
+        var fresh: [String: MinuteCounts] = [:]
+        for row in rows { fresh[row.agent, default: MinuteCounts()].add(second: row.second, requests: row.requests, tokens: row.tokens) }
+        peers.withLock { $0 = fresh }
+    }
+
+    /// Re-reads what other nodes used in the last minute, whenever ledger rows arrive (and every
+    /// few seconds, so own rows aging out are dropped), until cancelled.
+    func follow(_ store: MeshStore, logger: Logger) async {
+        let wakeup = Wakeup()
+        let observer = store.addObserver { tables in if tables.contains(.usage) { wakeup.signal() } }
+        defer { store.removeObserver(observer) }
+        while !Task.isCancelled {
+            let now = store.clock.wallMilliseconds()
+            do {
+                // A second of slack past now: clocks within the mesh's allowed skew.
+                peersUsed(try await store.peerUsagePerSecond(since: now - MinuteCounts.window * 1000, until: now + 1000))
+            } catch {
+                logger.error("could not read the mesh's recent usage: \(error)")
+            }
+            let second = now / 1000
+            own.withLock { own in own = own.filter { !$0.value.isEmpty(at: second) } }
+            await wakeup.wait(upTo: .seconds(5))
+        }
+    }
+}
