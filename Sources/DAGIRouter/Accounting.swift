@@ -48,9 +48,10 @@ extension RequestRouter {
     /// and the ledger row (for requests that entered the mesh here).
     func finish(
         candidate: Candidate, request: InferenceRequest, sent: ContinuousClock.Instant, tap: RelayTap, metered: Metered, status: Int,
-        error: (any Error)?, release: (@Sendable () -> Void)?
+        error: (any Error)?, release: (@Sendable () -> Void)?, reservation: BudgetBook.Reservation? = nil
     ) {
         release?()
+        settleBudget(reservation, candidate: candidate, request: request, costUSD: metered.costUSD)
         let latency = ContinuousClock.now - request.started
         let firstByte = tap.firstByte.map { $0 - sent }
         if error == nil || tap.bytes > 0 {

@@ -29,6 +29,7 @@ public final class RequestRouter: Sendable {
     let directory: PeerDirectory
     let metrics: RouterMetrics
     let ledger: UsageLedger
+    let budgets: BudgetBook
     let upstreamPool: UpstreamPool
     let connections: ConnectionGate
     let agentSeen: @Sendable (String) -> Void
@@ -44,8 +45,9 @@ public final class RequestRouter: Sendable {
         config: RouterConfig, serverLimits: ServerLimits, store: MeshStore, catalog: ModelCatalog, keys: AgentKeys, audience: Audience,
         local: any LocalModelBackend, verifier: MeshVerifier?, directory: PeerDirectory, meshCA: String?,
         metricsRegistry: PrometheusCollectorRegistry, ledger: UsageLedger, agentSeen: @escaping @Sendable (String) -> Void, logger: Logger,
-        compat: CompatConfig = CompatConfig(), internalSecret: InternalSecret? = nil
+        compat: CompatConfig = CompatConfig(), internalSecret: InternalSecret? = nil, budgets: BudgetsConfig = BudgetsConfig()
     ) throws {
+        self.budgets = BudgetBook(config: budgets, partitionShare: config.partitionShare)
         self.config = config
         self.compat = compat
         self.serverLimits = serverLimits
@@ -85,6 +87,10 @@ public final class RequestRouter: Sendable {
     public func prepare() async throws {
         try await catalog.refresh()
         try await keys.reload()
+        // This node's own spend of the day and month so far (peers' comes with their rows).
+        let now = self.now()
+        let (day, month) = UTCPeriods.dayAndMonthStart(now)
+        budgets.ownSpent(try await store.spendByAgent(dayStart: day, monthStart: month, own: true), now: now)
     }
 
     /// Re-reads the keys and the agents (a key or an agent added by `dagi` in another process, a
@@ -135,10 +141,11 @@ public final class RequestRouter: Sendable {
             if case .operator = caller {
                 return try catalog.current.plan(request.requestedModel, agent: nil, localOnly: true, swapperOnly: true, health: health)
             }
-            return try catalog.current.plan(
+            let plan = try catalog.current.plan(
                 request.requestedModel, agent: caller.isHop ? nil : caller.agent, forced: caller.forcedModel, localOnly: caller.isHop, health: health
             )
-        } catch {
+            return try withinBudget(plan, request: request)
+        } catch let error as PlanError {
             throw Self.apiError(for: error)
         }
     }

@@ -45,6 +45,15 @@ public struct RouterAPI: Sendable {
             try await audience.requireInfo(request, context)
             return try JSONResponse.make(ProvidersDocument(data: router.providerViews()))
         }
+        routes.get("/v1/budgets") { request, context in
+            // An agent's key reads its own budgets and the ones every agent shares.
+            let agent = try? await router.authenticate(request.head, loopback: false)
+            if agent == nil { try await audience.requireInfo(request, context) }
+            let standings = router.budgetStandings().filter { standing in
+                agent.map { standing.scope == "agent:\($0)" || !standing.scope.hasPrefix("agent:") } ?? true
+            }
+            return try JSONResponse.make(BudgetsDocument(data: standings))
+        }
         routes.get("/api/version") { _, _ in JSONResponse.make(JSONValue.object(["version": "0.6.0"])) }
         routes.get("/v1/routes/{model}") { request, context in
             try audience.requireAdmin(request, context)
@@ -111,6 +120,11 @@ public struct RouteExplanation: Codable, Sendable {
     public var model: String
     public var agent: String?
     public var candidates: [RankedCandidate]
+}
+
+struct BudgetsDocument: Encodable {
+    var object = "list"
+    var data: [BudgetStanding]
 }
 
 struct ProvidersDocument: Encodable {

@@ -1,4 +1,5 @@
 import Logging
+import MeshCore
 import MeshStore
 import ServiceLifecycle
 
@@ -22,7 +23,7 @@ public struct RouterService: Service {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await router.catalog.maintain(logger: router.logger) }
-                group.addTask { await router.admission.limiter.follow(router.store, logger: router.logger) }
+                group.addTask { await followMeshUsage() }
                 group.addTask { await revokeKeysOfDeletedAgents() }
                 group.addTask {
                     while (try? await Task.sleep(for: Self.keyRefresh)) != nil {
@@ -30,6 +31,29 @@ public struct RouterService: Service {
                     }
                 }
             }
+        }
+    }
+
+    /// Re-reads what the other nodes used this minute (rate limits) and spent this day and
+    /// month (budgets) whenever ledger rows arrive, and every few seconds (so uses aging out of
+    /// the minute are dropped), until cancelled.
+    private func followMeshUsage() async {
+        let store = router.store
+        let wakeup = Wakeup()
+        let observer = store.addObserver { tables in if tables.contains(.usage) { wakeup.signal() } }
+        defer { store.removeObserver(observer) }
+        while !Task.isCancelled {
+            let now = store.clock.wallMilliseconds()
+            let (day, month) = UTCPeriods.dayAndMonthStart(now)
+            do {
+                // A second of slack past now: peers' clocks within the mesh's allowed skew.
+                router.admission.limiter.peersUsed(try await store.peerUsagePerSecond(since: now - MinuteCounts.window * 1000, until: now + 1000))
+                router.budgets.peersSpent(try await store.spendByAgent(dayStart: day, monthStart: month, own: false), now: now)
+            } catch {
+                router.logger.error("could not read the mesh's recent usage: \(error)")
+            }
+            router.admission.limiter.forgetIdle(now: now)
+            await wakeup.wait(upTo: .seconds(5))
         }
     }
 

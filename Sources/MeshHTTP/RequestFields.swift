@@ -8,6 +8,9 @@ import NIOCore
 public struct RequestFields: Sendable, Equatable {
     public var model: String?
     public var stream: Bool?
+    /// The answer's token limit the client set (`max_tokens`, `max_completion_tokens`), if any:
+    /// what a cloud request's worst-case cost is reckoned from.
+    public var maxTokens: Int?
     /// The top-level keys present.
     public var present: Set<String> = []
     /// Where the `model` value (with its quotes) sits in the body.
@@ -53,7 +56,9 @@ public struct RequestFields: Sendable, Equatable {
                     }
                     try parser.skipValue(depth: 1)
                 case "max_tokens", "max_completion_tokens", "n":
-                    try checkInteger(key, try parser.parseValue(), minimum: 1)
+                    let value = try parser.parseValue()
+                    try checkInteger(key, value, minimum: 1)
+                    if key != "n", let tokens = value.intValue { fields.maxTokens = Int(tokens) }
                 case "temperature":
                     try checkNumber(key, try parser.parseValue(), in: 0...2)
                 case "top_p":

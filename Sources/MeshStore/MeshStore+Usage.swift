@@ -157,6 +157,20 @@ extension MeshStore {
     /// capped, it converts back to an integer safely.
     static func sum(_ column: String) -> String { "CAST(min(total(\(column)), 9e18) AS INTEGER)" }
 
+    /// What each agent spent through each provider since `dayStart` and since `monthStart`,
+    /// by this node's own rows (`own`) or the other nodes': what budgets count.
+    public func spendByAgent(dayStart: Int64, monthStart: Int64, own: Bool) async throws -> [SpendByAgent] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT agent, coalesce(provider, ''), total(CASE WHEN ts >= ? THEN cost_usd ELSE 0 END), total(cost_usd)
+                FROM usage WHERE ts >= ? AND cost_usd > 0 AND (node_id = ?) = ?
+                GROUP BY agent, provider
+                """, arguments: [dayStart, monthStart, nodeID, own]).map {
+                SpendByAgent(agent: $0[0], provider: $0[1], todayUSD: $0[2], monthUSD: $0[3])
+            }
+        }
+    }
+
     /// Requests and tokens (prompt and completion) per agent and second of the rows other nodes
     /// recorded with `ts` in `since..<until`: what the rest of the mesh used, for rate limits
     /// counted across it. (A peer's clock may run ahead: `until` keeps its future rows out.)
@@ -168,6 +182,21 @@ extension MeshStore {
                 GROUP BY agent, ts / 1000
                 """, arguments: [since, until, nodeID]).map { PeerUsageSecond(agent: $0[0], second: $0[1], requests: $0[2], tokens: $0[3]) }
         }
+    }
+}
+
+/// What one agent spent through one provider (empty: the mesh's own models) this day and month.
+public struct SpendByAgent: Sendable, Equatable {
+    public var agent: String
+    public var provider: String
+    public var todayUSD: Double
+    public var monthUSD: Double
+
+    public init(agent: String, provider: String, todayUSD: Double, monthUSD: Double) {
+        self.agent = agent
+        self.provider = provider
+        self.todayUSD = todayUSD
+        self.monthUSD = monthUSD
     }
 }
 

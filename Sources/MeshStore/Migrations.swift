@@ -272,9 +272,11 @@ enum Migrations {
                 CREATE INDEX usage_rollup_hour ON usage_rollup(hour);
                 """)
         }
-        migrator.registerMigration("v5: agent tokens per minute") { db in
-            // Tokens per minute an agent may use across the mesh; null: unlimited.
+        migrator.registerMigration("v5: agent tokens per minute, budget action") { db in
+            // Tokens per minute an agent may use across the mesh (null: unlimited), and what its
+            // budgets do once spent (null: downgrade).
             try db.execute(sql: "ALTER TABLE agent ADD COLUMN tpm INTEGER")
+            try db.execute(sql: "ALTER TABLE agent ADD COLUMN on_exceed TEXT")
         }
         return migrator
     }

@@ -141,22 +141,10 @@ public enum UsageTime {
         Int64(scaling: date.timeIntervalSince1970, by: 1000).flatMap { $0 >= 0 ? $0 : nil }
     }
 
-    public static func iso8601(_ ms: Int64) -> String {
-        Date(timeIntervalSince1970: Double(ms) / 1000).formatted(iso8601Style)
-    }
-
-    /// One style for every row (a formatter per row was most of a large CSV's cost).
-    private static let iso8601Style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    public static func iso8601(_ ms: Int64) -> String { UTCPeriods.iso8601(ms) }
 
     /// The start of the UTC day and month holding `now`.
-    public static func dayAndMonthStart(_ now: Int64) -> (day: Int64, month: Int64) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let date = Date(timeIntervalSince1970: Double(now) / 1000)
-        let day = calendar.startOfDay(for: date)
-        let month = calendar.date(from: calendar.dateComponents([.year, .month], from: date)) ?? day
-        return (Int64(day.timeIntervalSince1970 * 1000), Int64(month.timeIntervalSince1970 * 1000))
-    }
+    public static func dayAndMonthStart(_ now: Int64) -> (day: Int64, month: Int64) { UTCPeriods.dayAndMonthStart(now) }
 }
 
 /// Ledger rows as CSV (RFC 4180): a header line, then one line per row.

@@ -158,8 +158,16 @@ public enum Guardian {
             config: config.router, serverLimits: config.node.serverLimits, store: store, catalog: catalog, keys: keys, audience: audience,
             local: SwapperBackend(swapper: swapper), verifier: verifier, directory: PeerDirectory(http: meshHTTP),
             meshCA: config.mesh.ca, metricsRegistry: registry, ledger: ledger, agentSeen: { presence.mark($0) }, logger: logger,
-            compat: config.compat, internalSecret: internalSecret
+            compat: config.compat, internalSecret: internalSecret, budgets: config.budgets
         )
+        var webhook: String?
+        if let variable = config.alerts.webhookURLEnv, let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty {
+            guard BudgetAlertService.validURL(value) != nil else {
+                throw ConfigError(file: "<environment>", issues: [.init(path: "alerts.webhook_url_env", line: nil, message: "$\(variable) is not an http(s) URL")])
+            }
+            webhook = value
+        }
+        services.append(BudgetAlertService(router: requestRouter, webhookURL: webhook, http: http, logger: logger))
         let routerService = RouterService(router: requestRouter)
         try await routerService.prepare()
         services.append(contentsOf: [ledger, routerService] as [any Service])

@@ -74,6 +74,7 @@ struct Agents: AsyncParsableCommand {
         @Argument(help: "The agent.") var agent: String
         @Option(name: .long, help: "Requests per minute across the mesh (0 removes the limit).") var rpm: Int?
         @Option(name: .long, help: "Tokens per minute across the mesh (0 removes the limit).") var tpm: Int?
+        @Option(name: .long, help: "Past a budget: downgrade (cloud models left out) or block (requests for them refused).") var onExceed: String?
         @Option(name: .long, help: "Daily budget in USD (0 removes it).") var budgetDaily: Double?
         @Option(name: .long, help: "Monthly budget in USD (0 removes it).") var budgetMonthly: Double?
         @Option(name: .long, help: "May it use cloud models: true or false.") var allowCloud: Bool?
@@ -83,6 +84,7 @@ struct Agents: AsyncParsableCommand {
         func validate() throws {
             if let rpm, !(0...1_000_000).contains(rpm) { throw ValidationError("--rpm must be 0...1000000") }
             if let tpm, !(0...1_000_000_000).contains(tpm) { throw ValidationError("--tpm must be 0...1000000000") }
+            if let onExceed, onExceed != "downgrade", onExceed != "block" { throw ValidationError("--on-exceed must be downgrade or block") }
             for (value, name) in [(budgetDaily, "--budget-daily"), (budgetMonthly, "--budget-monthly")] {
                 if let value, !(value.isFinite && (0...1_000_000).contains(value)) { throw ValidationError("\(name) must be 0...1000000") }
             }
@@ -92,12 +94,13 @@ struct Agents: AsyncParsableCommand {
             var fields: [String: JSONValue] = [:]
             if let rpm { fields["rpm"] = rpm == 0 ? .null : .int(Int64(rpm)) }
             if let tpm { fields["tpm"] = tpm == 0 ? .null : .int(Int64(tpm)) }
+            if let onExceed { fields["on_exceed"] = .string(onExceed) }
             if let budgetDaily { fields["budget_daily_usd"] = budgetDaily == 0 ? .null : .number(budgetDaily) }
             if let budgetMonthly { fields["budget_monthly_usd"] = budgetMonthly == 0 ? .null : .number(budgetMonthly) }
             if let allowCloud { fields["allow_cloud"] = .bool(allowCloud) }
             if let models { fields["models"] = .array(models.split(separator: ",").map { .string(String($0)) }) }
             if let tier { fields["tier"] = .string(tier) }
-            guard !fields.isEmpty else { throw ValidationError("nothing to change: give --rpm, --tpm, --budget-daily, --budget-monthly, --allow-cloud, --models or --tier") }
+            guard !fields.isEmpty else { throw ValidationError("nothing to change: give --rpm, --tpm, --on-exceed, --budget-daily, --budget-monthly, --allow-cloud, --models or --tier") }
             try await edit(agent, .object(fields), store)
         }
     }

@@ -26,6 +26,10 @@ import Testing
             "providers.NAME": "providers: { p: { kind: openai, key_env: P_KEY, zz_unknown: 1 } }",
             "cloud_models.NAME": "providers: { p: { kind: openai, key_env: P_KEY } }\ncloud_models: { c: { provider: p, id: x, zz_unknown: 1 } }",
             "compat": "compat: { zz_unknown: 1 }",
+            "budgets": "budgets: { zz_unknown: 1 }",
+            "budgets.global": "budgets: { global: { zz_unknown: 1 } }",
+            "budgets.providers.NAME": "providers: { p: { kind: openai, key_env: P_KEY } }\nbudgets: { providers: { p: { zz_unknown: 1 } } }",
+            "alerts": "alerts: { zz_unknown: 1 }",
         ]
         #expect(Set(probes.keys) == Set(ConfigReference.sections.map(\.path)), "a section of the reference has no probe here")
         for section in ConfigReference.sections {

@@ -97,7 +97,10 @@ extension Exchange {
             detachUpstream(recycle: false)
             call?.release?()
             call = nil
-            if let candidate { router.health.end(candidate.key) }
+            if let candidate {
+                router.health.end(candidate.key)
+                releaseReservation(candidate)
+            }
         }
     }
 
@@ -107,6 +110,7 @@ extension Exchange {
 
     func finishWithError(_ error: any Error) {
         phase = .done
+        if let candidate { releaseReservation(candidate) }
         let apiError = error as? APIError ?? APIError(status: .internalServerError, code: "internal_error", message: "internal error")
         writer.error(apiError, route: nil)
         router.metrics.rejected(status: Int(apiError.status.code), code: apiError.code)
@@ -123,10 +127,19 @@ extension Exchange {
         guard let candidate else { return }
         let release = call?.release
         call = nil
+        let reservation = self.reservation
+        self.reservation = nil
         router.finish(
             candidate: candidate, request: request, sent: sent, tap: tap, metered: metered ?? meter(), status: status, error: error,
-            release: release
+            release: release, reservation: reservation
         )
+    }
+
+    /// Gives back the current attempt's reservation: it was not sent, or failed before any byte.
+    func releaseReservation(_ candidate: Candidate) {
+        guard let reservation else { return }
+        self.reservation = nil
+        router.settleBudget(reservation, candidate: candidate, request: request, costUSD: 0)
     }
 
     func detachUpstream(recycle: Bool) {

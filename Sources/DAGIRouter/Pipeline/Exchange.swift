@@ -48,6 +48,8 @@ final class Exchange: UpstreamReceiver {
     var sent = ContinuousClock.now
     var reusable = false
     var retriedBoot = false
+    /// The worst-case cost set aside for the current cloud attempt, settled when it ends.
+    var reservation: BudgetBook.Reservation?
     var lastChunk = ContinuousClock.now
     /// Whether the client was told the answer's length (bytes relayed unchanged): an answer
     /// cut short then cannot end cleanly on this connection.
@@ -80,6 +82,18 @@ final class Exchange: UpstreamReceiver {
             let candidate = plan[next].candidate
             next += 1
             if !failures.isEmpty { router.metrics.failovers.increment() }
+            if candidate.isCloud {
+                // Concurrent requests near a budget: only those whose worst case fits are sent.
+                guard let reserved = router.reserve(request, for: candidate) else {
+                    failures.append((candidate, "its budget has no room for this request's worst-case cost"))
+                    onlyAnswer = failures.count == 1 ? APIError(
+                        status: .tooManyRequests, code: "budget_exceeded",
+                        message: "a budget of agent \(request.caller.agent) has no room left for this request's worst-case cost on `\(candidate.model)`", param: "model"
+                    ) : nil
+                    continue
+                }
+                reservation = reserved
+            }
             self.candidate = candidate
             router.health.begin(candidate.key)
             let backend = router.backend(for: candidate)
@@ -188,6 +202,7 @@ final class Exchange: UpstreamReceiver {
         call = nil
         phase = .preparing
         guard let candidate else { return }
+        releaseReservation(candidate)
         failures.append((candidate, reason))
         onlyAnswer = failures.count == 1 ? answer : nil
         if router.health.failed(candidate.key, reason: reason) { router.metrics.cooldowns.increment() }

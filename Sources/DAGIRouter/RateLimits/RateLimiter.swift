@@ -1,5 +1,4 @@
 import HTTPTypes
-import Logging
 import MeshCore
 import MeshHTTP
 import MeshStore
@@ -96,23 +95,9 @@ final class RateLimiter: Sendable {
         peers.withLock { $0 = fresh }
     }
 
-    /// Re-reads what other nodes used in the last minute, whenever ledger rows arrive (and every
-    /// few seconds, so own rows aging out are dropped), until cancelled.
-    func follow(_ store: MeshStore, logger: Logger) async {
-        let wakeup = Wakeup()
-        let observer = store.addObserver { tables in if tables.contains(.usage) { wakeup.signal() } }
-        defer { store.removeObserver(observer) }
-        while !Task.isCancelled {
-            let now = store.clock.wallMilliseconds()
-            do {
-                // A second of slack past now: clocks within the mesh's allowed skew.
-                peersUsed(try await store.peerUsagePerSecond(since: now - MinuteCounts.window * 1000, until: now + 1000))
-            } catch {
-                logger.error("could not read the mesh's recent usage: \(error)")
-            }
-            let second = now / 1000
-            own.withLock { own in own = own.filter { !$0.value.isEmpty(at: second) } }
-            await wakeup.wait(upTo: .seconds(5))
-        }
+    /// Forgets the agents with nothing in the minute up to `now`.
+    func forgetIdle(now: Int64) {
+        let second = now / 1000
+        own.withLock { own in own = own.filter { !$0.value.isEmpty(at: second) } }
     }
 }

@@ -18,14 +18,18 @@ public struct AgentRecord: ReplicatedRecord, Equatable {
     public var rpm: Int?
     /// Tokens (prompt and completion) per minute, counted across the mesh; nil is unlimited.
     public var tpm: Int?
+    /// Past a budget: `downgrade` (cloud models are left out, the mesh's serve) or `block`
+    /// (a request for a cloud model is refused); nil is `downgrade`.
+    public var onExceed: String?
     public var origin: String = ""
     public var hlc: HLCTimestamp = .zero
 
     public init(
         name: String, tier: String = "standard", allowedModels: [String] = [], allowCloud: Bool = false,
         preferNodes: [String] = [], staleAfterMs: Int64 = 300_000, budgetDailyUSD: Double? = nil,
-        budgetMonthlyUSD: Double? = nil, deleted: Bool = false, rpm: Int? = nil, tpm: Int? = nil
+        budgetMonthlyUSD: Double? = nil, deleted: Bool = false, rpm: Int? = nil, tpm: Int? = nil, onExceed: String? = nil
     ) {
+        self.onExceed = onExceed
         self.rpm = rpm
         self.tpm = tpm
         self.name = name
@@ -42,7 +46,7 @@ public struct AgentRecord: ReplicatedRecord, Equatable {
     enum CodingKeys: String, CodingKey {
         case name, tier, allowedModels = "allowed_models", allowCloud = "allow_cloud", preferNodes = "prefer_nodes"
         case staleAfterMs = "stale_after_ms", budgetDailyUSD = "budget_daily_usd"
-        case budgetMonthlyUSD = "budget_monthly_usd", deleted, rpm, tpm, origin, hlc
+        case budgetMonthlyUSD = "budget_monthly_usd", deleted, rpm, tpm, onExceed = "on_exceed", origin, hlc
     }
 }
 

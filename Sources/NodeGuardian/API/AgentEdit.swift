@@ -1,3 +1,4 @@
+import DAGIRouter
 import Hummingbird
 import MeshStore
 import MeshCore
@@ -15,9 +16,10 @@ struct AgentEdit {
     var assign: [String]?
     var rpm: JSONValue?
     var tpm: JSONValue?
+    var onExceed: JSONValue?
 
     static let fields: Set<String> = [
-        "tier", "allow_cloud", "models", "prefer_nodes", "stale_after_ms", "budget_daily_usd", "budget_monthly_usd", "assign", "rpm", "tpm",
+        "tier", "allow_cloud", "models", "prefer_nodes", "stale_after_ms", "budget_daily_usd", "budget_monthly_usd", "assign", "rpm", "tpm", "on_exceed",
     ]
 
     static func parse(_ request: Request) async throws -> AgentEdit {
@@ -72,6 +74,12 @@ struct AgentEdit {
         }
         edit.rpm = try limit("rpm", max: 1_000_000_000)
         edit.tpm = try limit("tpm", max: 1_000_000_000_000)
+        if let action = object["on_exceed"] {
+            guard action == .null || action.stringValue.flatMap(BudgetAction.init) != nil else {
+                throw APIError.badRequest("on_exceed must be downgrade, block or null", code: "invalid_field", param: "on_exceed")
+            }
+            edit.onExceed = action
+        }
         return edit
     }
 
@@ -87,6 +95,7 @@ struct AgentEdit {
         if let budgetMonthlyUSD { agent.budgetMonthlyUSD = budgetMonthlyUSD.doubleValue }
         if let rpm { agent.rpm = rpm.intValue.map(Int.init) }
         if let tpm { agent.tpm = tpm.intValue.map(Int.init) }
+        if let onExceed { agent.onExceed = onExceed.stringValue }
         return agent
     }
 }

@@ -28,6 +28,10 @@ public enum ConfigReference {
         Section(path: "providers.NAME", keys: ProviderConfig.configKeys),
         Section(path: "cloud_models.NAME", keys: CloudModelConfig.configKeys),
         Section(path: "compat", keys: CompatConfig.configKeys),
+        Section(path: "budgets", keys: BudgetsConfig.configKeys),
+        Section(path: "budgets.global", keys: BudgetLimit.configKeys),
+        Section(path: "budgets.providers.NAME", keys: BudgetLimit.configKeys),
+        Section(path: "alerts", keys: AlertsConfig.configKeys),
     ]
 
     /// The reference as text: a block per section, a line per key — its name, its default
@@ -66,6 +70,8 @@ extension NodeConfig.CodingKeys: DocumentedKey {
         case .providers: return ("{}", "cloud providers by name (see providers.NAME:)")
         case .cloudModels: return ("{}", "cloud model names agents may use, with prices (see cloud_models.NAME:)")
         case .compat: return (nil, "the LLM proxy's and the AI provider service's APIs, for their agents (see compat:)")
+        case .budgets: return (nil, "budgets beyond the agents' own, and when to warn (see budgets:)")
+        case .alerts: return (nil, "where budget alerts go (see alerts:)")
         }
     }
 }
@@ -157,6 +163,7 @@ extension AgentConfig.CodingKeys: DocumentedKey {
         case .models: return ("[] (all)", "models (logical or physical names) it may use")
         case .budgetDailyUSD: return (nil, "daily spending budget in USD")
         case .budgetMonthlyUSD: return (nil, "monthly spending budget in USD")
+        case .budget: return (nil, "{ daily: USD, monthly: USD, on_exceed: downgrade|block } (instead of budget_daily_usd/budget_monthly_usd)")
         case .rpm: return (nil, "requests per minute, counted across the mesh")
         case .tpm: return (nil, "tokens (prompt and completion) per minute, counted across the mesh")
         }

@@ -24,6 +24,10 @@ public struct NodeConfig: Sendable, Decodable {
     public var cloudModels: [String: CloudModelConfig]
     /// The APIs of the services DAGI Mesh replaces (each off unless turned on).
     public var compat: CompatConfig
+    /// Budgets beyond the agents' own (global, per provider), and when to warn.
+    public var budgets: BudgetsConfig
+    /// Where budget alerts go.
+    public var alerts: AlertsConfig
 
     /// Where a node looks for Ollama when its config does not say (`ollama: null` turns it off).
     public static let defaultOllama = OllamaSection(url: HTTPURL(parsing: "http://127.0.0.1:11434")!)
@@ -36,6 +40,8 @@ public struct NodeConfig: Sendable, Decodable {
         self.providers = [:]
         self.cloudModels = [:]
         self.compat = CompatConfig()
+        self.budgets = BudgetsConfig()
+        self.alerts = AlertsConfig()
         self.node = node
         self.ollama = ollama
         self.metrics = metrics
@@ -44,7 +50,7 @@ public struct NodeConfig: Sendable, Decodable {
         self.swapper = swapper
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case node, ollama, metrics, agents, mesh, swapper, router, providers, cloudModels = "cloud_models", compat }
+    enum CodingKeys: String, CodingKey, CaseIterable { case node, ollama, metrics, agents, mesh, swapper, router, providers, cloudModels = "cloud_models", compat, budgets, alerts }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -58,6 +64,11 @@ public struct NodeConfig: Sendable, Decodable {
         providers = try c.decode(.providers, default: [:])
         cloudModels = try c.decode(.cloudModels, default: [:])
         compat = try c.decode(.compat, default: CompatConfig())
+        budgets = try c.decode(.budgets, default: BudgetsConfig())
+        alerts = try c.decode(.alerts, default: AlertsConfig())
+        for name in budgets.providers.keys where providers[name] == nil {
+            throw DecodingError.dataCorruptedError(forKey: .budgets, in: c, debugDescription: "budgets.providers names \"\(name)\", which providers: does not list")
+        }
         for name in providers.keys where !MeshName.isValid(name) {
             throw DecodingError.dataCorruptedError(forKey: .providers, in: c, debugDescription: "invalid provider name \"\(name)\" (letters, digits, '.', '-', '_')")
         }
@@ -299,11 +310,14 @@ public struct AgentConfig: Sendable, Decodable {
     public var rpm: Int?
     /// Tokens (prompt and completion) per minute this agent may use, counted across the mesh.
     public var tpm: Int?
+    /// Past a budget: downgrade (cloud left out) or block (requests for cloud models refused).
+    public var onExceed: BudgetAction?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, tier, assign, allowCloud = "allow_cloud", staleAfter = "stale_after", keyEnv = "key_env"
         case keySHA256 = "key_sha256", preferNodes = "prefer_nodes", models
         case budgetDailyUSD = "budget_daily_usd", budgetMonthlyUSD = "budget_monthly_usd", rpm, tpm
+        case budget
     }
 
     public init(name: String, tier: String = "standard", assign: [String] = [], allowCloud: Bool = false, staleAfter: ConfigDuration = .minutes(5)) {
@@ -341,6 +355,15 @@ public struct AgentConfig: Sendable, Decodable {
         rpm = try c.decodeIfPresent(Int.self, forKey: .rpm)
         if let rpm, !(1...1_000_000_000).contains(rpm) {
             throw DecodingError.dataCorruptedError(forKey: .rpm, in: c, debugDescription: "rpm must be 1...1000000000")
+        }
+        // `budget: { daily, monthly, on_exceed }`, or the flat keys it grew from.
+        if let budget = try c.decodeIfPresent(BudgetLimit.self, forKey: .budget) {
+            guard budgetDailyUSD == nil, budgetMonthlyUSD == nil else {
+                throw DecodingError.dataCorruptedError(forKey: .budget, in: c, debugDescription: "give budget: or budget_daily_usd/budget_monthly_usd, not both")
+            }
+            budgetDailyUSD = budget.daily
+            budgetMonthlyUSD = budget.monthly
+            onExceed = budget.onExceed
         }
         tpm = try c.decodeIfPresent(Int.self, forKey: .tpm)
         if let tpm, !(1...1_000_000_000_000).contains(tpm) {

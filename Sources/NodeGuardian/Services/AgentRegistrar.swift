@@ -26,7 +26,8 @@ public struct AgentRegistrar: Sendable {
                 try writer.putIfChanged(AgentRecord(
                     name: agent.name, tier: agent.tier, allowedModels: agent.models, allowCloud: agent.allowCloud,
                     preferNodes: agent.preferNodes, staleAfterMs: agent.staleAfter.milliseconds,
-                    budgetDailyUSD: agent.budgetDailyUSD, budgetMonthlyUSD: agent.budgetMonthlyUSD, rpm: agent.rpm, tpm: agent.tpm
+                    budgetDailyUSD: agent.budgetDailyUSD, budgetMonthlyUSD: agent.budgetMonthlyUSD, rpm: agent.rpm, tpm: agent.tpm,
+                    onExceed: agent.onExceed?.rawValue
                 ))
                 for (priority, node) in agent.assign.enumerated() {
                     try writer.putIfChanged(AssignmentRecord(agent: agent.name, nodeID: node, priority: priority))

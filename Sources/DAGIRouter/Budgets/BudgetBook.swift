@@ -1,0 +1,295 @@
+import MeshCore
+import MeshHTTP
+import MeshStore
+import Synchronization
+
+/// Whose spend a budget limits.
+public enum BudgetScope: Hashable, Sendable, CustomStringConvertible {
+    case agent(String)
+    case global
+    case provider(String)
+
+    public var description: String {
+        switch self {
+        case .agent(let name): return "agent:\(name)"
+        case .global: return "global"
+        case .provider(let name): return "provider:\(name)"
+        }
+    }
+}
+
+public enum BudgetPeriod: String, Sendable, Codable { case daily, monthly }
+
+/// Spend against budgets, mesh-wide: this node's own at once (each answer's cost as it ends,
+/// plus the worst-case cost of cloud requests in flight, reserved before they are sent), the
+/// other nodes' from their ledger rows as sync brings them.
+///
+/// A cloud request is sent only if its reservation fits every budget it counts against (its
+/// agent's, the global one, its provider's): N concurrent requests near a limit overspend it by
+/// at most one reservation. While a peer is silent, this node spends at most `partitionShare` of
+/// what remained when the silence began.
+final class BudgetBook: Sendable {
+    struct Key: Hashable, Sendable {
+        let scope: BudgetScope
+        let period: BudgetPeriod
+    }
+
+    /// One limit a request counts against.
+    struct Limit: Sendable {
+        let key: Key
+        let usd: Double
+        let action: BudgetAction
+    }
+
+    /// Money set aside for a cloud request in flight; settled when it ends.
+    struct Reservation: Sendable {
+        let keys: [Key]
+        let usd: Double
+    }
+
+    /// A budget past its limit, for the refusal.
+    struct Exceeded: Sendable {
+        let limit: Limit
+        let resetsAt: Int64
+    }
+
+    private struct State {
+        var day: Int64 = 0
+        var month: Int64 = 0
+        var own: [Key: Double] = [:]
+        var peers: [Key: Double] = [:]
+        var reserved: [Key: Double] = [:]
+        /// Alerts sent this period: warnings, and limits reached.
+        var warned: Set<Key> = []
+        var reached: Set<Key> = []
+        /// What each budget stood at when a peer fell silent.
+        var partitionBase: [Key: Double] = [:]
+    }
+
+    let config: BudgetsConfig
+    let partitionShare: Double
+    private let state = Mutex(State())
+    let alerts: AsyncStream<BudgetAlert>
+    private let alertSink: AsyncStream<BudgetAlert>.Continuation
+
+    init(config: BudgetsConfig, partitionShare: Double) {
+        self.config = config
+        self.partitionShare = partitionShare
+        (alerts, alertSink) = AsyncStream.makeStream(of: BudgetAlert.self, bufferingPolicy: .bufferingNewest(256))
+    }
+
+    /// The limits a request of `agent` counts against (to `provider`, a cloud one).
+    func limits(agent: AgentRecord?, provider: String?) -> [Limit] {
+        var limits: [Limit] = []
+        func add(_ scope: BudgetScope, daily: Double?, monthly: Double?, action: BudgetAction) {
+            if let daily { limits.append(Limit(key: Key(scope: scope, period: .daily), usd: daily, action: action)) }
+            if let monthly { limits.append(Limit(key: Key(scope: scope, period: .monthly), usd: monthly, action: action)) }
+        }
+        if let agent {
+            add(.agent(agent.name), daily: agent.budgetDailyUSD, monthly: agent.budgetMonthlyUSD, action: agent.onExceed.flatMap(BudgetAction.init) ?? .downgrade)
+        }
+        if let global = config.global { add(.global, daily: global.daily, monthly: global.monthly, action: global.onExceed) }
+        if let provider, let budget = config.providers[provider] {
+            add(.provider(provider), daily: budget.daily, monthly: budget.monthly, action: budget.onExceed)
+        }
+        return limits
+    }
+
+    /// The first of `limits` already spent (reservations aside), if any.
+    func exceeded(_ limits: [Limit], now: Int64, partitioned: Bool) -> Exceeded? {
+        guard !limits.isEmpty else { return nil }
+        return state.withLock { state in
+            roll(&state, now)
+            for limit in limits where spent(state, limit.key) >= cap(&state, limit, partitioned) {
+                return Exceeded(limit: limit, resetsAt: resetsAt(limit.key.period, now))
+            }
+            return nil
+        }
+    }
+
+    /// Sets `usd` aside against every limit, if it fits them all.
+    func reserve(_ limits: [Limit], usd: Double, now: Int64, partitioned: Bool) -> Reservation? {
+        guard !limits.isEmpty else { return Reservation(keys: [], usd: 0) }
+        return state.withLock { state in
+            roll(&state, now)
+            for limit in limits where spent(state, limit.key) + (state.reserved[limit.key] ?? 0) + usd > cap(&state, limit, partitioned) {
+                return nil
+            }
+            for limit in limits { state.reserved[limit.key, default: 0] += usd }
+            return Reservation(keys: limits.map(\.key), usd: usd)
+        }
+    }
+
+    /// An answer ended: its reservation is given back and what it cost is spent (against every
+    /// budget its agent and provider count against), alerting on the budgets it took past their
+    /// warning or their limit.
+    func settle(_ reservation: Reservation?, spent usd: Double, limits: [Limit], now: Int64) {
+        guard reservation?.keys.isEmpty == false || (usd > 0 && !limits.isEmpty) else { return }
+        let crossed: [BudgetAlert] = state.withLock { state in
+            roll(&state, now)
+            if let reservation {
+                for key in reservation.keys { state.reserved[key] = max(0, (state.reserved[key] ?? 0) - reservation.usd) }
+            }
+            guard usd > 0, usd.isFinite else { return [] }
+            var crossed: [BudgetAlert] = []
+            for limit in limits {
+                let before = spent(state, limit.key)
+                state.own[limit.key, default: 0] += usd
+                let after = before + usd
+                // Only the node whose own spend crosses a line alerts: one alert for the mesh.
+                if after >= limit.usd, before < limit.usd, state.reached.insert(limit.key).inserted {
+                    crossed.append(alert(.reached, limit, spent: after, now: now))
+                } else if after >= limit.usd * config.warnAt, before < limit.usd * config.warnAt, state.warned.insert(limit.key).inserted {
+                    crossed.append(alert(.warning, limit, spent: after, now: now))
+                }
+            }
+            return crossed
+        }
+        for alert in crossed { alertSink.yield(alert) }
+    }
+
+    /// Replaces what the other nodes spent this day and month, by agent and provider.
+    func peersSpent(_ rows: [SpendByAgent], now: Int64) {
+        state.withLock { state in
+            roll(&state, now)
+            state.peers = Self.totals(rows)
+        }
+    }
+
+    /// Sets this node's own spend of this day and month (at start, from its ledger rows).
+    func ownSpent(_ rows: [SpendByAgent], now: Int64) {
+        state.withLock { state in
+            roll(&state, now)
+            state.own = Self.totals(rows)
+        }
+    }
+
+    /// Every budget's standing, for `GET /v1/budgets`.
+    func standings(agents: [AgentRecord], now: Int64, partitioned: Bool) -> [BudgetStanding] {
+        var all = agents.flatMap { limits(agent: $0, provider: nil) }
+        all += limits(agent: nil, provider: nil)
+        for provider in config.providers.keys.sorted() {
+            all += limits(agent: nil, provider: provider).filter { $0.key.scope == .provider(provider) }
+        }
+        return state.withLock { state in
+            roll(&state, now)
+            return all.map { limit in
+                let spent = spent(state, limit.key)
+                let reserved = state.reserved[limit.key] ?? 0
+                let cap = cap(&state, limit, partitioned)
+                let condition = spent >= cap ? "exceeded" : spent >= limit.usd * config.warnAt ? "warning" : "ok"
+                return BudgetStanding(
+                    scope: limit.key.scope.description, period: limit.key.period.rawValue, limitUSD: limit.usd, spentUSD: spent, reservedUSD: reserved,
+                    percent: limit.usd > 0 ? (spent / limit.usd * 1000).rounded() / 10 : (spent > 0 ? 100 : 0), state: condition,
+                    onExceed: limit.action.rawValue, resetsAt: UTCPeriods.iso8601(resetsAt(limit.key.period, now)),
+                    nodeCapUSD: partitioned ? cap : nil
+                )
+            }
+        }
+    }
+
+    // MARK: - Arithmetic
+
+    private func spent(_ state: State, _ key: Key) -> Double { (state.own[key] ?? 0) + (state.peers[key] ?? 0) }
+
+    /// What this node may let a budget reach: its limit, or while a peer is silent, what it stood
+    /// at then plus this node's share of what remained.
+    private func cap(_ state: inout State, _ limit: Limit, _ partitioned: Bool) -> Double {
+        guard partitioned else {
+            state.partitionBase[limit.key] = nil
+            return limit.usd
+        }
+        let base = state.partitionBase[limit.key] ?? spent(state, limit.key)
+        state.partitionBase[limit.key] = base
+        return base + partitionShare * max(0, limit.usd - base)
+    }
+
+    /// A new day (or month) starts its budgets at nothing.
+    private func roll(_ state: inout State, _ now: Int64) {
+        let (day, month) = UTCPeriods.dayAndMonthStart(now)
+        if day != state.day {
+            state.day = day
+            for key in Array(state.own.keys) where key.period == .daily { state.own[key] = nil }
+            state.warned = state.warned.filter { $0.period != .daily }
+            state.reached = state.reached.filter { $0.period != .daily }
+        }
+        if month != state.month {
+            state.month = month
+            for key in Array(state.own.keys) where key.period == .monthly { state.own[key] = nil }
+            state.warned = state.warned.filter { $0.period != .monthly }
+            state.reached = state.reached.filter { $0.period != .monthly }
+        }
+    }
+
+    private func resetsAt(_ period: BudgetPeriod, _ now: Int64) -> Int64 {
+        let (day, month) = UTCPeriods.dayAndMonthEnd(now)
+        return period == .daily ? day : month
+    }
+
+    private func alert(_ kind: BudgetAlert.Kind, _ limit: Limit, spent: Double, now: Int64) -> BudgetAlert {
+        BudgetAlert(
+            kind: kind, scope: limit.key.scope.description, period: limit.key.period, spentUSD: spent, limitUSD: limit.usd,
+            action: limit.action, resetsAt: resetsAt(limit.key.period, now)
+        )
+    }
+
+    /// Day and month totals by budget key, from per-agent-and-provider rows.
+    private static func totals(_ rows: [SpendByAgent]) -> [Key: Double] {
+        var totals: [Key: Double] = [:]
+        for row in rows {
+            var scopes: [BudgetScope] = [.agent(row.agent), .global]
+            if !row.provider.isEmpty { scopes.append(.provider(row.provider)) }
+            for scope in scopes {
+                totals[Key(scope: scope, period: .daily), default: 0] += row.todayUSD
+                totals[Key(scope: scope, period: .monthly), default: 0] += row.monthUSD
+            }
+        }
+        return totals
+    }
+}
+
+/// A budget crossing its warning line or its limit.
+public struct BudgetAlert: Sendable, Equatable {
+    public enum Kind: String, Sendable { case warning, reached }
+    public let kind: Kind
+    public let scope: String
+    public let period: BudgetPeriod
+    public let spentUSD: Double
+    public let limitUSD: Double
+    public let action: BudgetAction
+    /// ms since 1970.
+    public let resetsAt: Int64
+
+    public var percent: Double { limitUSD > 0 ? (spentUSD / limitUSD * 1000).rounded() / 10 : 100 }
+
+    /// The line a chat webhook shows.
+    public var text: String {
+        let what = kind == .warning ? "has used \(percent)% of" : "has reached"
+        return "DAGI Mesh budget: \(scope) \(what) its \(period.rawValue) budget ($\(Self.usd(spentUSD)) of $\(Self.usd(limitUSD)))"
+            + (kind == .reached ? "; cloud requests are now \(action == .block ? "refused" : "left out")" : "")
+            + " until \(UTCPeriods.iso8601(resetsAt))."
+    }
+
+    static func usd(_ value: Double) -> String { String(format: "%.2f", value) }
+}
+
+/// One budget's standing, as `GET /v1/budgets` lists it.
+public struct BudgetStanding: Sendable, Codable, Equatable {
+    public var scope: String
+    public var period: String
+    public var limitUSD: Double
+    public var spentUSD: Double
+    public var reservedUSD: Double
+    public var percent: Double
+    /// `ok`, `warning` (past `warn_at`) or `exceeded`.
+    public var state: String
+    public var onExceed: String
+    public var resetsAt: String
+    /// While a peer is silent: what this node lets the budget reach.
+    public var nodeCapUSD: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case scope, period, limitUSD = "limit_usd", spentUSD = "spent_usd", reservedUSD = "reserved_usd", percent, state
+        case onExceed = "on_exceed", resetsAt = "resets_at", nodeCapUSD = "node_cap_usd"
+    }
+}

@@ -1,0 +1,72 @@
+import MeshCore
+import MeshHTTP
+import MeshStore
+
+/// Budgets on the request path: cloud candidates of an agent past a budget are left out when
+/// the plan is made (or the request refused, for `block`), and each cloud attempt reserves its
+/// worst-case cost before it is sent. Requests of agents without budgets, and plans without
+/// cloud candidates, pay for a loop over the plan only.
+extension RequestRouter {
+    /// `plan` without the cloud candidates the agent's budgets no longer allow. Throws 429
+    /// `budget_exceeded` when none is left, or when the first choice was a cloud model of a
+    /// `block` budget; the mesh's own candidates always stay (a budget never refuses what costs nothing).
+    func withinBudget(_ plan: [RankedCandidate], request: InferenceRequest) throws -> [RankedCandidate] {
+        guard case .agent(let agent) = request.caller, plan.contains(where: { $0.candidate.isCloud }) else { return plan }
+        let snapshot = catalog.current
+        let policy = snapshot.agents[agent]
+        let now = self.now()
+        var kept: [RankedCandidate] = []
+        var first: BudgetBook.Exceeded?
+        for (index, ranked) in plan.enumerated() {
+            guard ranked.candidate.isCloud,
+                  let exceeded = budgets.exceeded(budgets.limits(agent: policy, provider: ranked.candidate.provider), now: now, partitioned: snapshot.partitioned)
+            else {
+                kept.append(ranked)
+                continue
+            }
+            if index == 0, exceeded.limit.action == .block { throw Self.budgetExceeded(exceeded, model: request.requestedModel) }
+            first = first ?? exceeded
+        }
+        if kept.isEmpty, let first { throw Self.budgetExceeded(first, model: request.requestedModel) }
+        return kept
+    }
+
+    /// Sets aside a cloud attempt's worst-case cost: its prompt at about three bytes a token,
+    /// and its answer at the client's `max_tokens` (else the model's default). Nil when a budget
+    /// has no room for it.
+    func reserve(_ request: InferenceRequest, for candidate: Candidate) -> BudgetBook.Reservation? {
+        guard candidate.isCloud, case .agent(let agent) = request.caller else { return BudgetBook.Reservation(keys: [], usd: 0) }
+        let snapshot = catalog.current
+        let limits = budgets.limits(agent: snapshot.agents[agent], provider: candidate.provider)
+        guard !limits.isEmpty else { return BudgetBook.Reservation(keys: [], usd: 0) }
+        let model = catalog.cloud.models.values.first { $0.provider == candidate.provider && $0.id == candidate.model }
+        let answer = Int64(request.fields.maxTokens ?? model?.defaultMaxTokens ?? 4096)
+        let worst = catalog.cloud.price(provider: candidate.provider ?? "", id: candidate.model)
+            .cost(of: TokenUsage(prompt: Int64(request.body.readableBytes / 3 + 1), completion: answer))
+        return budgets.reserve(limits, usd: worst, now: now(), partitioned: snapshot.partitioned)
+    }
+
+    /// An answer's cost spent against its agent's (and the mesh's, and its provider's) budgets,
+    /// its reservation given back.
+    func settleBudget(_ reservation: BudgetBook.Reservation?, candidate: Candidate, request: InferenceRequest, costUSD: Double) {
+        guard case .agent(let agent) = request.caller, reservation?.keys.isEmpty == false || costUSD > 0 else { return }
+        let limits = budgets.limits(agent: catalog.current.agents[agent], provider: candidate.provider)
+        budgets.settle(reservation, spent: costUSD, limits: limits, now: now())
+    }
+
+    /// Every budget's standing.
+    public func budgetStandings() -> [BudgetStanding] {
+        let snapshot = catalog.current
+        return budgets.standings(agents: snapshot.agents.values.sorted { $0.name < $1.name }, now: now(), partitioned: snapshot.partitioned)
+    }
+
+    static func budgetExceeded(_ exceeded: BudgetBook.Exceeded, model: String) -> APIError {
+        let resets = UTCPeriods.iso8601(exceeded.resetsAt)
+        return APIError(
+            status: .tooManyRequests, code: "budget_exceeded",
+            message: "the \(exceeded.limit.key.period.rawValue) budget of \(exceeded.limit.key.scope) ($\(BudgetAlert.usd(exceeded.limit.usd))) is spent; "
+                + "cloud models such as `\(model)` are \(exceeded.limit.action == .block ? "refused" : "left out") until \(resets)",
+            param: "model", details: ["resets_at": .string(resets), "budget": .string(exceeded.limit.key.scope.description)]
+        )
+    }
+}
