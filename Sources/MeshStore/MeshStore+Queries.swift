@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MeshCore
 
 /// Typed reads of the local replica.
 extension MeshStore {
@@ -14,7 +15,7 @@ extension MeshStore {
     }
 
     private func readState(_ db: Database) throws -> MeshState {
-        MeshState(
+        var state = MeshState(
             localNodeID: nodeID,
             nodes: try NodeRecord.order(Column("id")).fetchAll(db),
             models: try ModelRecord.filter(Column("deleted") == false)
@@ -25,6 +26,11 @@ extension MeshStore {
             presence: try AgentPresenceRecord.fetchAll(db),
             origins: try readOrigins(db)
         )
+        let today = UTCPeriods.dayAndMonthStart(clock.wallMilliseconds()).day
+        for row in try Row.fetchAll(db, sql: "SELECT agent, total(cost_usd) FROM usage WHERE ts >= ? AND cost_usd > 0 GROUP BY agent", arguments: [today]) {
+            state.spentTodayUSD[row[0]] = row[1]
+        }
+        return state
     }
 
     private func readOrigins(_ db: Database) throws -> [OriginStatus] {

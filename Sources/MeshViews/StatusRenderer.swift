@@ -39,10 +39,18 @@ public enum StatusRenderer {
                 .init(agent.assigned.isEmpty ? "-" : agent.assigned.joined(separator: ",")),
                 .init(agent.allowCloud ? "yes" : "no"),
                 .init(agent.models.isEmpty ? "all" : agent.models.joined(separator: ",")),
-                .init(agent.budgetDailyUSD.map(UsageRenderer.dollars) ?? "-"),
+                budgetCell(spent: agent.spentTodayUSD ?? 0, budget: agent.budgetDailyUSD),
             ])
         }
         return agents.render(color: color)
+    }
+
+    /// `$0.21/$0.25 84%`: yellow from 80 % (the default `budgets.warn_at`), red once spent.
+    static func budgetCell(spent: Double, budget: Double?) -> TextTable.Cell {
+        guard let budget else { return .init(spent > 0 ? UsageRenderer.dollars(spent) + "/-" : "-") }
+        let percent = budget > 0 ? spent / budget * 100 : (spent > 0 ? 100 : 0)
+        let text = "\(UsageRenderer.dollars(spent))/\(UsageRenderer.dollars(budget)) \(Int(percent.rounded(.down)))%"
+        return .init(text, percent >= 100 ? .red : percent >= 80 ? .yellow : nil)
     }
 
     /// The models table (also `dagi models`).

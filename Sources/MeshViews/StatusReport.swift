@@ -89,11 +89,13 @@ public struct AgentView: Codable, Sendable {
     public var preferNodes: [String]
     public var budgetDailyUSD: Double?
     public var budgetMonthlyUSD: Double?
+    /// Spent today (UTC), mesh-wide.
+    public var spentTodayUSD: Double?
 
     enum CodingKeys: String, CodingKey {
         case name, tier, status, lastSeen = "last_seen", lastSeenAgeMs = "last_seen_age_ms", assigned
         case allowCloud = "allow_cloud", models, preferNodes = "prefer_nodes"
-        case budgetDailyUSD = "budget_daily_usd", budgetMonthlyUSD = "budget_monthly_usd"
+        case budgetDailyUSD = "budget_daily_usd", budgetMonthlyUSD = "budget_monthly_usd", spentTodayUSD = "spent_today_usd"
     }
 }
 
@@ -123,7 +125,8 @@ extension StatusReport {
                     lastSeen: seen, lastSeenAgeMs: age,
                     assigned: state.assignments.filter { $0.agent == agent.name }.sorted { $0.priority < $1.priority }.map(\.nodeID),
                     allowCloud: agent.allowCloud, models: agent.allowedModels, preferNodes: agent.preferNodes,
-                    budgetDailyUSD: agent.budgetDailyUSD, budgetMonthlyUSD: agent.budgetMonthlyUSD
+                    budgetDailyUSD: agent.budgetDailyUSD, budgetMonthlyUSD: agent.budgetMonthlyUSD,
+                    spentTodayUSD: state.spentTodayUSD[agent.name]
                 )
             }
         )

@@ -95,12 +95,13 @@ final class BudgetBook: Sendable {
         return limits
     }
 
-    /// The first of `limits` already spent (reservations aside), if any.
-    func exceeded(_ limits: [Limit], now: Int64, partitioned: Bool) -> Exceeded? {
+    /// The first of `limits` without room for `usd` more (beside what is reserved), if any.
+    func exceeded(_ limits: [Limit], usd: Double = 0, now: Int64, partitioned: Bool) -> Exceeded? {
         guard !limits.isEmpty else { return nil }
         return state.withLock { state in
             roll(&state, now)
-            for limit in limits where spent(state, limit.key) >= cap(&state, limit, partitioned) {
+            for limit in limits where spent(state, limit.key) + (state.reserved[limit.key] ?? 0) + usd > cap(&state, limit, partitioned)
+                || spent(state, limit.key) >= cap(&state, limit, partitioned) {
                 return Exceeded(limit: limit, resetsAt: resetsAt(limit.key.period, now))
             }
             return nil

@@ -7,9 +7,10 @@ import MeshStore
 /// worst-case cost before it is sent. Requests of agents without budgets, and plans without
 /// cloud candidates, pay for a loop over the plan only.
 extension RequestRouter {
-    /// `plan` without the cloud candidates the agent's budgets no longer allow. Throws 429
-    /// `budget_exceeded` when none is left, or when the first choice was a cloud model of a
-    /// `block` budget; the mesh's own candidates always stay (a budget never refuses what costs nothing).
+    /// `plan` without the cloud candidates the agent's budgets have no room for (this request's
+    /// worst-case cost included). Throws 429 `budget_exceeded` when none is left, or when the
+    /// first choice was a cloud model of a `block` budget; the mesh's own candidates always stay
+    /// (a budget never refuses what costs nothing).
     func withinBudget(_ plan: [RankedCandidate], request: InferenceRequest) throws -> [RankedCandidate] {
         guard case .agent(let agent) = request.caller, plan.contains(where: { $0.candidate.isCloud }) else { return plan }
         let snapshot = catalog.current
@@ -18,8 +19,9 @@ extension RequestRouter {
         var kept: [RankedCandidate] = []
         var first: BudgetBook.Exceeded?
         for (index, ranked) in plan.enumerated() {
-            guard ranked.candidate.isCloud,
-                  let exceeded = budgets.exceeded(budgets.limits(agent: policy, provider: ranked.candidate.provider), now: now, partitioned: snapshot.partitioned)
+            let limits = ranked.candidate.isCloud ? budgets.limits(agent: policy, provider: ranked.candidate.provider) : []
+            guard !limits.isEmpty,
+                  let exceeded = budgets.exceeded(limits, usd: worstCase(request, ranked.candidate), now: now, partitioned: snapshot.partitioned)
             else {
                 kept.append(ranked)
                 continue
@@ -31,19 +33,23 @@ extension RequestRouter {
         return kept
     }
 
-    /// Sets aside a cloud attempt's worst-case cost: its prompt at about three bytes a token,
-    /// and its answer at the client's `max_tokens` (else the model's default). Nil when a budget
-    /// has no room for it.
+    /// Sets aside a cloud attempt's worst-case cost. Nil when a budget has no room for it
+    /// (requests in flight took it since the plan was made).
     func reserve(_ request: InferenceRequest, for candidate: Candidate) -> BudgetBook.Reservation? {
         guard candidate.isCloud, case .agent(let agent) = request.caller else { return BudgetBook.Reservation(keys: [], usd: 0) }
         let snapshot = catalog.current
         let limits = budgets.limits(agent: snapshot.agents[agent], provider: candidate.provider)
         guard !limits.isEmpty else { return BudgetBook.Reservation(keys: [], usd: 0) }
+        return budgets.reserve(limits, usd: worstCase(request, candidate), now: now(), partitioned: snapshot.partitioned)
+    }
+
+    /// A cloud request's worst-case cost: its prompt at about three bytes a token, its answer
+    /// at the client's `max_tokens` (else the model's default).
+    func worstCase(_ request: InferenceRequest, _ candidate: Candidate) -> Double {
         let model = catalog.cloud.models.values.first { $0.provider == candidate.provider && $0.id == candidate.model }
         let answer = Int64(request.fields.maxTokens ?? model?.defaultMaxTokens ?? 4096)
-        let worst = catalog.cloud.price(provider: candidate.provider ?? "", id: candidate.model)
+        return catalog.cloud.price(provider: candidate.provider ?? "", id: candidate.model)
             .cost(of: TokenUsage(prompt: Int64(request.body.readableBytes / 3 + 1), completion: answer))
-        return budgets.reserve(limits, usd: worst, now: now(), partitioned: snapshot.partitioned)
     }
 
     /// An answer's cost spent against its agent's (and the mesh's, and its provider's) budgets,
