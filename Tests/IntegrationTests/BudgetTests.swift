@@ -102,7 +102,10 @@ import Testing
             #expect(try onlyCloud.json()["error"]?["code"] == "budget_exceeded", "\(onlyCloud.text)")
 
             // The policy changed on A, in force at once: block refuses the cloud-first alias...
-            try await MeshHarness.putAgent(a, "atlas", ["on_exceed": "block"])
+            let put = try await HTTP.send(
+                "PUT", a.baseURL + "/v1/agents/atlas/policy", body: Array(#"{"on_exceed": "block"}"#.utf8), headers: [("content-type", "application/json")]
+            )
+            #expect(put.status == 200, "\(put.text)")
             var blocked = try await RouterTests.chat(a, "smart")
             try await poll(timeout: .seconds(10), "the block policy in force") {
                 blocked = try await RouterTests.chat(a, "smart")
@@ -114,6 +117,10 @@ import Testing
             // ... and a free local model keeps serving.
             let free = try await RouterTests.chat(a, "mock-ok")
             #expect(free.status == 200, "\(free.text)")
+            // ... on B too, within a sync round.
+            try await poll(timeout: .seconds(10), "the block policy in force on B") {
+                try await RouterTests.chat(b, "smart").status == 429
+            }
             // One alert for the mesh, from the node whose spend crossed the line.
             #expect(webhook.alerts.count == 1, "\(webhook.alerts.map(\.jsonString))")
             #expect(try await fake.stats()["total"] == 7)

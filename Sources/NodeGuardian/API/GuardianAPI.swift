@@ -58,36 +58,9 @@ struct GuardianAPI {
             }
             return try JSONResponse.make(view)
         }
-        router.put("/v1/agents/{name}") { request, context in
-            let name = try context.parameters.require("name")
-            try audience.requireAdmin(request, context)
-            guard MeshName.isValid(name) else { throw APIError.badRequest("invalid agent name \"\(name)\"", code: "invalid_name") }
-            let edit = try await AgentEdit.parse(request)
-            let existing = try await store.agent(named: name)
-            let state = try await store.state()
-            let record = edit.applied(to: existing ?? AgentRecord(name: name))
-            let assignments = (edit.assign ?? []).enumerated().map { AssignmentRecord(agent: name, nodeID: $1, priority: $0) }
-            // What peers would refuse to replicate is refused here, with the reason.
-            let now = store.clock.wallMilliseconds()
-            if let problem = record.replicationProblem(now: now) ?? assignments.lazy.compactMap({ $0.replicationProblem(now: now) }).first {
-                throw APIError.badRequest("the agent cannot be saved: \(problem)", code: "invalid_field")
-            }
-            try await store.write { writer in
-                try writer.put(record)
-                if let nodes = edit.assign {
-                    for assignment in assignments { try writer.putIfChanged(assignment) }
-                    for old in state.assignments where old.agent == name && !nodes.contains(old.nodeID) {
-                        var tombstone = old
-                        tombstone.deleted = true
-                        try writer.put(tombstone)
-                    }
-                }
-            }
-            guard let view = try await report().agents.first(where: { $0.name == name }) else {
-                throw APIError(status: .internalServerError, code: "internal_error", message: "agent vanished")
-            }
-            return try JSONResponse.make(view)
-        }
+        // `/policy` names the same edit: an agent's policy is its record.
+        router.put("/v1/agents/{name}") { request, context in try await putAgent(request, context) }
+        router.put("/v1/agents/{name}/policy") { request, context in try await putAgent(request, context) }
         router.delete("/v1/agents/{name}") { request, context in
             let name = try context.parameters.require("name")
             try audience.requireAdmin(request, context)
@@ -107,6 +80,39 @@ struct GuardianAPI {
                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer()))
             )
         }
+    }
+
+    /// `PUT /v1/agents/{name}` (and `/policy`): the agent's policy, written so it replicates and
+    /// every node applies it.
+    private func putAgent(_ request: Request, _ context: MeshRequestContext) async throws -> Response {
+        let name = try context.parameters.require("name")
+        try audience.requireAdmin(request, context)
+        guard MeshName.isValid(name) else { throw APIError.badRequest("invalid agent name \"\(name)\"", code: "invalid_name") }
+        let edit = try await AgentEdit.parse(request)
+        let existing = try await store.agent(named: name)
+        let state = try await store.state()
+        let record = edit.applied(to: existing ?? AgentRecord(name: name))
+        let assignments = (edit.assign ?? []).enumerated().map { AssignmentRecord(agent: name, nodeID: $1, priority: $0) }
+        // What peers would refuse to replicate is refused here, with the reason.
+        let now = store.clock.wallMilliseconds()
+        if let problem = record.replicationProblem(now: now) ?? assignments.lazy.compactMap({ $0.replicationProblem(now: now) }).first {
+            throw APIError.badRequest("the agent cannot be saved: \(problem)", code: "invalid_field")
+        }
+        try await store.write { writer in
+            try writer.put(record)
+            if let nodes = edit.assign {
+                for assignment in assignments { try writer.putIfChanged(assignment) }
+                for old in state.assignments where old.agent == name && !nodes.contains(old.nodeID) {
+                    var tombstone = old
+                    tombstone.deleted = true
+                    try writer.put(tombstone)
+                }
+            }
+        }
+        guard let view = try await report().agents.first(where: { $0.name == name }) else {
+            throw APIError(status: .internalServerError, code: "internal_error", message: "agent vanished")
+        }
+        return try JSONResponse.make(view)
     }
 
     private func report() async throws -> StatusReport {
