@@ -31,7 +31,7 @@ start = processes.start
 
 
 COMPAT_SECRET = "bench-internal-secret-0123456789abcdef"
-# An agent with requests and tokens per minute (never reached): its requests pay for the checks.
+# An agent with requests and tokens per minute and budgets (never reached): its requests pay for the checks.
 LIMITED_KEY = "sk-bench-limited-0123456789abcdef0123"
 BODY = json.dumps({"model": "mock", "messages": [{"role": "user", "content": "Hello there, how are you today?"}], "max_tokens": 16})
 
@@ -131,7 +131,8 @@ swapper:
     cloud_config = os.path.join(ROOT, "cloud.yaml")
     with open(config) as f, open(cloud_config, "w") as g:
         # (The baseline build runs `config`, without keys it may not know.)
-        limited = "  - name: bench-limited\n    key_sha256: %s\n    rpm: 1000000000\n    tpm: 1000000000000\nswapper:\n" % hashlib.sha256(LIMITED_KEY.encode()).hexdigest()
+        limited = ("  - name: bench-limited\n    key_sha256: %s\n    allow_cloud: true\n    rpm: 1000000000\n    tpm: 1000000000000\n"
+                   "    budget: { daily: 1000000000, monthly: 1000000000 }\nswapper:\n") % hashlib.sha256(LIMITED_KEY.encode()).hexdigest()
         g.write(f.read().replace("  - name: bench\n", "  - name: bench\n    allow_cloud: true\n").replace("swapper:\n", limited) + """providers:
   openai: { kind: openai, key_env: BENCH_PROVIDER_KEY, base_url: http://127.0.0.1:%d/v1 }
   anthropic: { kind: anthropic, key_env: BENCH_PROVIDER_KEY, base_url: http://127.0.0.1:%d }
@@ -220,20 +221,23 @@ litellm_settings:
                              "metadata": {"agent_id": "agent:bench"}})
     compat = [("/v1", "/v1/chat/completions", BODY, {"Authorization": "Bearer " + KEY}),
               ("limited", "/v1/chat/completions", BODY, {"Authorization": "Bearer " + LIMITED_KEY}),
+              ("cloud", "/v1/chat/completions", BODY.replace('"mock"', '"bench-openai"'), {"Authorization": "Bearer " + KEY}),
+              ("cloud+b", "/v1/chat/completions", BODY.replace('"mock"', '"bench-openai"'), {"Authorization": "Bearer " + LIMITED_KEY}),
               ("proxy", "/internal/llm/proxy", proxy_body, {"X-Internal-Secret": COMPAT_SECRET}),
               ("service", "/api/v1/completion", BODY, {"X-Internal-Secret": COMPAT_SECRET, "X-Agent-Id": "agent:bench"})]
     print()
-    print("compatibility APIs and rate limits (the same chat through each path, this run; limited: /v1 for an agent with rpm and tpm):")
+    print("compatibility APIs, rate limits and budgets (the same chat through each path, this run; limited: /v1 for an agent with rpm,")
+    print("tpm and budgets, to a mesh model; cloud: the mock as OpenAI, without and with (cloud+b) them: a reservation and its settling):")
     print("%-8s %4s %10s %10s %10s %8s" % ("path", "conc", "req/s", "p50 ms", "p99 ms", "errors"))
     measured = {}
     for c in (1, 10):
         for name, path, body, headers in compat:
             r = measured[(name, c)] = wrk("http://127.0.0.1:%d%s" % (gport, path), c, None, body, headers)
             print("%-8s %4d %10.0f %10.3f %10.3f %8d" % (name, c, r["rps"], r["p50"], r["p99"], r["errors"]))
-    for name in ("limited", "proxy", "service"):
-        print("%s vs /v1: p50 %+.3f ms (c=1), req/s %.2fx (c=1), %.2fx (c=10)" % (
-            name, measured[(name, 1)]["p50"] - measured[("/v1", 1)]["p50"], measured[(name, 1)]["rps"] / measured[("/v1", 1)]["rps"],
-            measured[(name, 10)]["rps"] / measured[("/v1", 10)]["rps"]))
+    for name, base in (("limited", "/v1"), ("proxy", "/v1"), ("service", "/v1"), ("cloud+b", "cloud")):
+        print("%s vs %s: p50 %+.3f ms (c=1), req/s %.2fx (c=1), %.2fx (c=10)" % (
+            name, base, measured[(name, 1)]["p50"] - measured[(base, 1)]["p50"], measured[(name, 1)]["rps"] / measured[(base, 1)]["rps"],
+            measured[(name, 10)]["rps"] / measured[(base, 10)]["rps"]))
 
     # The cloud path: the router's added latency per provider kind (non-streamed, c=1), and the
     # cost of one more streamed chunk through each adapter (timing 8- and 200-chunk streams).
