@@ -48,13 +48,15 @@ extension RequestRouter {
     /// and the ledger row (for requests that entered the mesh here).
     func finish(
         candidate: Candidate, request: InferenceRequest, sent: ContinuousClock.Instant, tap: RelayTap, metered: Metered, status: Int,
-        error: (any Error)?, release: (@Sendable () -> Void)?, reservation: BudgetBook.Reservation? = nil
+        error: (any Error)?, release: (@Sendable () -> Void)?, reservation: BudgetBook.Reservation? = nil, health countsForHealth: Bool = true
     ) {
         release?()
         settleBudget(reservation, candidate: candidate, request: request, costUSD: metered.costUSD)
         let latency = ContinuousClock.now - request.started
         let firstByte = tap.firstByte.map { $0 - sent }
-        if error == nil || tap.bytes > 0 {
+        if !countsForHealth {
+            // Not the candidate's doing.
+        } else if error == nil || tap.bytes > 0 {
             health.succeeded(candidate.key, latency: firstByte ?? latency)
         } else {
             health.failed(candidate.key, reason: error.map(Self.describe) ?? "failed")

@@ -31,7 +31,8 @@ public final class ModelCatalog: Sendable {
         var names: [String] = []
         /// The cloud providers with keys, and the cloud models agents may name.
         var cloud = CloudProviders.none
-        /// A peer is silent without having said goodbye: what it uses now is unknown here.
+        /// A peer is late with its heartbeats (for up to thirty intervals, five minutes by default;
+        /// after that it counts as gone): what it uses now is unknown here.
         var partitioned = false
     }
 
@@ -96,7 +97,7 @@ public final class ModelCatalog: Sendable {
         next.aliases = aliases
         next.cloud = cloud
         next.nodeURLs = urls
-        next.partitioned = fresh.nodes.contains { $0.id != local && $0.state != .offline && !online.contains($0.id) }
+        next.partitioned = fresh.nodes.contains { $0.id != local && $0.liveness(now: now) == .stale }
         for model in fresh.models where online.contains(model.nodeID) && model.reachable {
             next.models[model.name, default: []].append(model)
         }

@@ -47,7 +47,6 @@ public final class RequestRouter: Sendable {
         metricsRegistry: PrometheusCollectorRegistry, ledger: UsageLedger, agentSeen: @escaping @Sendable (String) -> Void, logger: Logger,
         compat: CompatConfig = CompatConfig(), internalSecret: InternalSecret? = nil, budgets: BudgetsConfig = BudgetsConfig()
     ) throws {
-        self.budgets = BudgetBook(config: budgets, partitionShare: config.partitionShare)
         self.config = config
         self.compat = compat
         self.serverLimits = serverLimits
@@ -71,6 +70,7 @@ public final class RequestRouter: Sendable {
         var logger = logger
         logger[metadataKey: "component"] = "router"
         self.logger = logger
+        self.budgets = BudgetBook(config: budgets, partitionShare: config.partitionShare, logger: logger)
         self.refusals = RateLimitedLog(logger: logger, interval: .seconds(10))
         self.swapper = SwapperPlace(local: local)
         self.peers = PeerPlace(signer: verifier?.requestSigner, directory: directory, clock: now)

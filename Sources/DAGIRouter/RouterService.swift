@@ -34,26 +34,33 @@ public struct RouterService: Service {
         }
     }
 
-    /// Re-reads what the other nodes used this minute (rate limits) and spent this day and
-    /// month (budgets) whenever ledger rows arrive, and every few seconds (so uses aging out of
-    /// the minute are dropped), until cancelled.
+    /// Re-reads what the other nodes used this minute (rate limits: at once) and spent this day
+    /// and month (budgets: at most once a second, the month's rows are summed) whenever ledger
+    /// rows arrive, and every few seconds (so uses aging out of the minute are dropped), until
+    /// cancelled.
     private func followMeshUsage() async {
         let store = router.store
         let wakeup = Wakeup()
         let observer = store.addObserver { tables in if tables.contains(.usage) { wakeup.signal() } }
         defer { store.removeObserver(observer) }
+        var spendReadAt = ContinuousClock.now - .seconds(60)
         while !Task.isCancelled {
             let now = store.clock.wallMilliseconds()
-            let (day, month) = UTCPeriods.dayAndMonthStart(now)
             do {
-                // A second of slack past now: peers' clocks within the mesh's allowed skew.
-                router.admission.limiter.peersUsed(try await store.peerUsagePerSecond(since: now - MinuteCounts.window * 1000, until: now + 1000))
-                router.budgets.peersSpent(try await store.spendByAgent(dayStart: day, monthStart: month, own: false), now: now)
+                // Rows of the current second at most: a peer's clock ahead is not counted early.
+                router.admission.limiter.peersUsed(
+                    try await store.peerUsagePerSecond(since: now - MinuteCounts.window * 1000, until: (now / 1000 + 1) * 1000)
+                )
+                if ContinuousClock.now - spendReadAt >= .seconds(1) {
+                    spendReadAt = .now
+                    let (day, month) = UTCPeriods.dayAndMonthStart(now)
+                    router.budgets.peersSpent(try await store.spendByAgent(dayStart: day, monthStart: month, own: false), now: now)
+                }
             } catch {
                 router.logger.error("could not read the mesh's recent usage: \(error)")
             }
             router.admission.limiter.forgetIdle(now: now)
-            await wakeup.wait(upTo: .seconds(5))
+            await wakeup.wait(upTo: ContinuousClock.now - spendReadAt < .seconds(1) ? .seconds(1) : .seconds(5))
         }
     }
 

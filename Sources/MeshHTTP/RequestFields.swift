@@ -8,9 +8,12 @@ import NIOCore
 public struct RequestFields: Sendable, Equatable {
     public var model: String?
     public var stream: Bool?
-    /// The answer's token limit the client set (`max_tokens`, `max_completion_tokens`), if any:
-    /// what a cloud request's worst-case cost is reckoned from.
+    /// The answer's token limit the client set (the larger of `max_tokens` and
+    /// `max_completion_tokens`: translations to other APIs may take either), if any: what a
+    /// cloud request's worst-case cost is reckoned from.
     public var maxTokens: Int?
+    /// How many answers the client asked for (`n`).
+    public var choices: Int?
     /// The top-level keys present.
     public var present: Set<String> = []
     /// Where the `model` value (with its quotes) sits in the body.
@@ -58,7 +61,9 @@ public struct RequestFields: Sendable, Equatable {
                 case "max_tokens", "max_completion_tokens", "n":
                     let value = try parser.parseValue()
                     try checkInteger(key, value, minimum: 1)
-                    if key != "n", let tokens = value.intValue { fields.maxTokens = Int(tokens) }
+                    if let count = value.intValue {
+                        if key == "n" { fields.choices = Int(count) } else { fields.maxTokens = max(fields.maxTokens ?? 0, Int(count)) }
+                    }
                 case "temperature":
                     try checkNumber(key, try parser.parseValue(), in: 0...2)
                 case "top_p":

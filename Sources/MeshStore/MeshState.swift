@@ -8,8 +8,6 @@ public struct MeshState: Sendable {
     public var assignments: [AssignmentRecord]
     public var presence: [AgentPresenceRecord]
     public var origins: [OriginStatus]
-    /// What each agent spent today (UTC), mesh-wide, by the ledger rows here.
-    public var spentTodayUSD: [String: Double] = [:]
 
     public init(
         localNodeID: String, nodes: [NodeRecord], models: [ModelRecord], agents: [AgentRecord],

@@ -15,7 +15,7 @@ extension MeshStore {
     }
 
     private func readState(_ db: Database) throws -> MeshState {
-        var state = MeshState(
+        MeshState(
             localNodeID: nodeID,
             nodes: try NodeRecord.order(Column("id")).fetchAll(db),
             models: try ModelRecord.filter(Column("deleted") == false)
@@ -26,11 +26,26 @@ extension MeshStore {
             presence: try AgentPresenceRecord.fetchAll(db),
             origins: try readOrigins(db)
         )
-        let today = UTCPeriods.dayAndMonthStart(clock.wallMilliseconds()).day
-        for row in try Row.fetchAll(db, sql: "SELECT agent, total(cost_usd) FROM usage WHERE ts >= ? AND cost_usd > 0 GROUP BY agent", arguments: [today]) {
-            state.spentTodayUSD[row[0]] = row[1]
-        }
-        return state
+    }
+
+    /// What each agent spent today (UTC), mesh-wide, by the ledger rows here (`dagi status`).
+    public func spentToday() async throws -> [String: Double] {
+        try await pool.read(readSpentToday)
+    }
+
+    /// The blocking form of ``spentToday()``, for command-line tools.
+    public func spentTodayNow() throws -> [String: Double] {
+        try pool.read(readSpentToday)
+    }
+
+    private func readSpentToday(_ db: Database) throws -> [String: Double] {
+        let now = clock.wallMilliseconds()
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT agent, total(min(cost_usd, \(Self.maxRowCostUSD))) FROM usage
+            WHERE ts >= ? AND ts < ? AND cost_usd > 0 AND agent IN (SELECT name FROM agent WHERE deleted = 0)
+            GROUP BY agent
+            """, arguments: [UTCPeriods.dayAndMonthStart(now).day, now &+ Self.futureSlackMs])
+        return Dictionary(rows.map { ($0[0] as String, $0[1] as Double) }) { $0 + $1 }
     }
 
     private func readOrigins(_ db: Database) throws -> [OriginStatus] {

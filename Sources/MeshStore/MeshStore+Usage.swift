@@ -157,28 +157,40 @@ extension MeshStore {
     /// capped, it converts back to an integer safely.
     static func sum(_ column: String) -> String { "CAST(min(total(\(column)), 9e18) AS INTEGER)" }
 
-    /// What each agent spent through each provider since `dayStart` and since `monthStart`,
-    /// by this node's own rows (`own`) or the other nodes': what budgets count.
+    /// A ledger row counts toward budgets for at most this much: no single request costs more,
+    /// and a peer's absurd row cannot spend every budget of the month.
+    static let maxRowCostUSD = 1000.0
+    /// Rows dated further ahead than this (a peer's clock, or a lie) are not counted yet.
+    static let futureSlackMs: Int64 = 60_000
+
+    /// What each agent of the mesh (a live agent row) spent through each provider since
+    /// `dayStart` and since `monthStart`, by this node's own rows (`own`) or the other nodes':
+    /// what budgets count.
     public func spendByAgent(dayStart: Int64, monthStart: Int64, own: Bool) async throws -> [SpendByAgent] {
-        try await pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT agent, coalesce(provider, ''), total(CASE WHEN ts >= ? THEN cost_usd ELSE 0 END), total(cost_usd)
-                FROM usage WHERE ts >= ? AND cost_usd > 0 AND (node_id = ?) = ?
+        let until = clock.wallMilliseconds() &+ Self.futureSlackMs
+        return try await pool.read { db in
+            let cost = "min(cost_usd, \(Self.maxRowCostUSD))"
+            return try Row.fetchAll(db, sql: """
+                SELECT agent, coalesce(provider, ''), total(CASE WHEN ts >= ? THEN \(cost) ELSE 0 END), total(\(cost))
+                FROM usage WHERE ts >= ? AND ts < ? AND cost_usd > 0 AND \(own ? "node_id = ?" : "node_id != ?")
+                  AND agent IN (SELECT name FROM agent WHERE deleted = 0)
                 GROUP BY agent, provider
-                """, arguments: [dayStart, monthStart, nodeID, own]).map {
+                """, arguments: [dayStart, monthStart, until, self.nodeID]).map {
                 SpendByAgent(agent: $0[0], provider: $0[1], todayUSD: $0[2], monthUSD: $0[3])
             }
         }
     }
 
-    /// Requests and tokens (prompt and completion) per agent and second of the rows other nodes
-    /// recorded with `ts` in `since..<until`: what the rest of the mesh used, for rate limits
-    /// counted across it. (A peer's clock may run ahead: `until` keeps its future rows out.)
+    /// Requests and tokens (prompt and completion) per second of the rows other nodes recorded
+    /// with `ts` in `since..<until`, for each agent with a rate limit: what the rest of the mesh
+    /// used, for limits counted across it. (A peer's clock may run ahead: `until` keeps its
+    /// future rows out.)
     public func peerUsagePerSecond(since: Int64, until: Int64) async throws -> [PeerUsageSecond] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT agent, ts / 1000, count(*), \(Self.sum("prompt_tokens + completion_tokens"))
                 FROM usage WHERE ts >= ? AND ts < ? AND node_id != ?
+                  AND agent IN (SELECT name FROM agent WHERE deleted = 0 AND (rpm IS NOT NULL OR tpm IS NOT NULL))
                 GROUP BY agent, ts / 1000
                 """, arguments: [since, until, nodeID]).map { PeerUsageSecond(agent: $0[0], second: $0[1], requests: $0[2], tokens: $0[3]) }
         }

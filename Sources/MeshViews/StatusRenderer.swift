@@ -48,7 +48,9 @@ public enum StatusRenderer {
     /// `$0.21/$0.25 84%`: yellow from 80 % (the default `budgets.warn_at`), red once spent.
     static func budgetCell(spent: Double, budget: Double?) -> TextTable.Cell {
         guard let budget else { return .init(spent > 0 ? UsageRenderer.dollars(spent) + "/-" : "-") }
-        let percent = budget > 0 ? spent / budget * 100 : (spent > 0 ? 100 : 0)
+        // Replicated figures: clamped before they become an Int.
+        let ratio = budget > 0 ? spent / budget * 100 : (spent > 0 ? 100 : 0)
+        let percent = ratio.isFinite ? min(max(0, ratio), 999_999) : 999_999
         let text = "\(UsageRenderer.dollars(spent))/\(UsageRenderer.dollars(budget)) \(Int(percent.rounded(.down)))%"
         return .init(text, percent >= 100 ? .red : percent >= 80 ? .yellow : nil)
     }

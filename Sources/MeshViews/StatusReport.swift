@@ -100,8 +100,9 @@ public struct AgentView: Codable, Sendable {
 }
 
 extension StatusReport {
-    /// Builds the report from a replica snapshot at wall time `now` (ms).
-    public init(_ state: MeshState, now: Int64) {
+    /// Builds the report from a replica snapshot at wall time `now` (ms), with what each agent
+    /// spent today (``MeshStore/spentToday()``).
+    public init(_ state: MeshState, now: Int64, spentToday: [String: Double] = [:]) {
         let nodes = state.nodes.map { NodeView($0, state: state, now: now) }
         let liveness = Dictionary(nodes.map { ($0.id, $0.state) }, uniquingKeysWith: { a, _ in a })
         self.init(
@@ -126,7 +127,7 @@ extension StatusReport {
                     assigned: state.assignments.filter { $0.agent == agent.name }.sorted { $0.priority < $1.priority }.map(\.nodeID),
                     allowCloud: agent.allowCloud, models: agent.allowedModels, preferNodes: agent.preferNodes,
                     budgetDailyUSD: agent.budgetDailyUSD, budgetMonthlyUSD: agent.budgetMonthlyUSD,
-                    spentTodayUSD: state.spentTodayUSD[agent.name]
+                    spentTodayUSD: spentToday[agent.name]
                 )
             }
         )

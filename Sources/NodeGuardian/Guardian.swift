@@ -160,14 +160,16 @@ public enum Guardian {
             meshCA: config.mesh.ca, metricsRegistry: registry, ledger: ledger, agentSeen: { presence.mark($0) }, logger: logger,
             compat: config.compat, internalSecret: internalSecret, budgets: config.budgets
         )
-        var webhook: String?
-        if let variable = config.alerts.webhookURLEnv, let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty {
-            guard BudgetAlertService.validURL(value) != nil else {
-                throw ConfigError(file: "<environment>", issues: [.init(path: "alerts.webhook_url_env", line: nil, message: "$\(variable) is not an http(s) URL")])
+        if let variable = config.alerts.webhookURLEnv {
+            if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty {
+                guard let webhook = BudgetAlertService.validURL(value) else {
+                    throw ConfigError(file: "<environment>", issues: [.init(path: "alerts.webhook_url_env", line: nil, message: "$\(variable) is not an http(s) URL")])
+                }
+                services.append(BudgetAlertService(router: requestRouter, webhook: webhook, http: http, logger: logger))
+            } else {
+                logger.warning("alerts: $\(variable) is empty; budget alerts go to the log and GET /v1/budgets only")
             }
-            webhook = value
         }
-        services.append(BudgetAlertService(router: requestRouter, webhookURL: webhook, http: http, logger: logger))
         let routerService = RouterService(router: requestRouter)
         try await routerService.prepare()
         services.append(contentsOf: [ledger, routerService] as [any Service])

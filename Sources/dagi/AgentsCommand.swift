@@ -28,7 +28,8 @@ struct Agents: AsyncParsableCommand {
         @Flag(name: .long, help: "Print JSON.") var json = false
 
         func run() async throws {
-            let report = StatusReport(try store.openStore().stateNow(), now: HybridLogicalClock.systemMilliseconds())
+            let opened = try store.openStore()
+            let report = StatusReport(try opened.stateNow(), now: HybridLogicalClock.systemMilliseconds(), spentToday: try opened.spentTodayNow())
             if json {
                 try Output.printJSON(["agents": report.agents])
                 return
@@ -82,11 +83,12 @@ struct Agents: AsyncParsableCommand {
         @Option(name: .long, help: "Its tier.") var tier: String?
 
         func validate() throws {
-            if let rpm, !(0...1_000_000).contains(rpm) { throw ValidationError("--rpm must be 0...1000000") }
-            if let tpm, !(0...1_000_000_000).contains(tpm) { throw ValidationError("--tpm must be 0...1000000000") }
+            // The ranges the node's config and API take.
+            if let rpm, !(0...1_000_000_000).contains(rpm) { throw ValidationError("--rpm must be 0...1000000000") }
+            if let tpm, !(0...1_000_000_000_000).contains(tpm) { throw ValidationError("--tpm must be 0...1000000000000") }
             if let onExceed, onExceed != "downgrade", onExceed != "block" { throw ValidationError("--on-exceed must be downgrade or block") }
             for (value, name) in [(budgetDaily, "--budget-daily"), (budgetMonthly, "--budget-monthly")] {
-                if let value, !(value.isFinite && (0...1_000_000).contains(value)) { throw ValidationError("\(name) must be 0...1000000") }
+                if let value, !(value == 0 || (1e-6...1e9).contains(value)) { throw ValidationError("\(name) must be 0 (none), or 0.000001...1000000000") }
             }
         }
 

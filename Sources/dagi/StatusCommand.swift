@@ -49,7 +49,7 @@ struct Status: AsyncParsableCommand {
     }
 
     private func show(_ store: MeshStore, compact: Bool) throws {
-        let report = StatusReport(try store.stateNow(), now: HybridLogicalClock.systemMilliseconds())
+        let report = StatusReport(try store.stateNow(), now: HybridLogicalClock.systemMilliseconds(), spentToday: try store.spentTodayNow())
         if json {
             try Output.printJSON(report, compact: compact)
         } else {

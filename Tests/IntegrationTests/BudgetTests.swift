@@ -56,7 +56,6 @@ import Testing
         let fake = try await FakeProvider(kind: "openai", key: CompatTests.openAIKey)
         defer { fake.stop() }
         let webhook = try await Webhook()
-        defer { Task { await webhook.server.stop() } }
         let nodes = try MeshHarness.make(
             root: root, ids: ["ba", "bb"], links: ["ba": ["bb"], "bb": ["ba"]],
             extra: ["ba": Self.node(fake, budget: "{ daily: 0.25 }", models: RouterTests.mockSwapper(["ok"])), "bb": Self.node(fake, budget: "{ daily: 0.25 }")],
@@ -125,6 +124,7 @@ import Testing
             #expect(webhook.alerts.count == 1, "\(webhook.alerts.map(\.jsonString))")
             #expect(try await fake.stats()["total"] == 7)
         }
+        await webhook.server.stop()
     }
 
     @Test func concurrentCloudRequestsAt95PercentStayWithinOneReservation() async throws {
@@ -139,6 +139,10 @@ import Testing
         )
         try await withGuardians([node]) {
             try await node.start()
+            // A request that fails gives its reservation back.
+            try await fake.control(["status": 500, "count": 1])
+            #expect(try await RouterTests.chat(node, "gpt-mini").status >= 500)
+            #expect(try await Self.budget(node)?["reserved_usd"]?.doubleValue == 0)
             // One answer with 92 reasoning tokens costs $0.950012: 95 % of the budget.
             try await fake.control(["reasoning_tokens": 92, "count": 1])
             #expect(try await RouterTests.chat(node, "gpt-mini").status == 200)
@@ -158,6 +162,10 @@ import Testing
             }
             let spent = rows.map(\.costUSD).reduce(0, +)
             #expect(spent <= 1.0 + 0.010031 + 1e-9, "spent \(spent) of $1.00")
+            // Every reservation was given back: the refused, the served, and the one that failed.
+            let standing = try await Self.budget(node)
+            #expect(standing?["reserved_usd"]?.doubleValue == 0, "\(standing?.jsonString ?? "")")
+            #expect(abs((standing?["spent_usd"]?.doubleValue ?? 0) - spent) < 1e-9)
         }
     }
 }

@@ -5,20 +5,22 @@ import MeshCore
 import NIOCore
 import ServiceLifecycle
 
-/// Sends the budget alerts: to the log, and as JSON with a `text` field (what Slack-style and
-/// chat-bot webhooks show) to the webhook in `alerts.webhook_url_env`, retried with backoff.
-/// The URL is a secret (it carries the webhook's token): it is never logged.
+/// Sends the budget alerts (logged as they happen) as JSON with a `text` field — what
+/// Slack-style and chat-bot webhooks show — to the webhook in `alerts.webhook_url_env`, each
+/// retried with backoff on its own (a webhook that is down delays no other alert). The URL is a
+/// secret (it carries the webhook's token): it is never logged.
 public struct BudgetAlertService: Service {
     let alerts: AsyncStream<BudgetAlert>
-    let webhook: URL?
+    let webhook: URL
     let http: HTTPClient
     let logger: Logger
     /// Attempts per alert, waiting 1, 2, 4, ... seconds between them.
     static let attempts = 5
 
-    public init(router: RequestRouter, webhookURL: String?, http: HTTPClient, logger: Logger) {
+    /// - Parameter webhook: a URL ``validURL(_:)`` accepted.
+    public init(router: RequestRouter, webhook: URL, http: HTTPClient, logger: Logger) {
         alerts = router.budgets.alerts
-        webhook = webhookURL.flatMap(Self.validURL)
+        self.webhook = webhook
         self.http = http
         var logger = logger
         logger[metadataKey: "component"] = "budgets"
@@ -35,9 +37,10 @@ public struct BudgetAlertService: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            for await alert in alerts {
-                logger.warning("\(alert.text)")
-                if let webhook { await post(alert, to: webhook) }
+            await withDiscardingTaskGroup { group in
+                for await alert in alerts {
+                    group.addTask { await post(alert, to: webhook) }
+                }
             }
         }
     }

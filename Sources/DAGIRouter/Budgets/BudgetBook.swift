@@ -1,3 +1,4 @@
+import Logging
 import MeshCore
 import MeshHTTP
 import MeshStore
@@ -53,9 +54,18 @@ final class BudgetBook: Sendable {
         let resetsAt: Int64
     }
 
+    /// What happened when a reservation was asked for.
+    enum Reserved: Sendable {
+        case reserved(Reservation)
+        case refused(Exceeded)
+    }
+
     private struct State {
+        /// The current UTC day and month, and when each ends (the calendar is asked only then).
         var day: Int64 = 0
         var month: Int64 = 0
+        var dayEnd: Int64 = .min
+        var monthEnd: Int64 = .min
         var own: [Key: Double] = [:]
         var peers: [Key: Double] = [:]
         var reserved: [Key: Double] = [:]
@@ -69,14 +79,20 @@ final class BudgetBook: Sendable {
     let config: BudgetsConfig
     let partitionShare: Double
     private let state = Mutex(State())
+    /// Alerts for the webhook (each is logged as it happens, whatever becomes of it there).
     let alerts: AsyncStream<BudgetAlert>
     private let alertSink: AsyncStream<BudgetAlert>.Continuation
+    let logger: Logger
 
-    init(config: BudgetsConfig, partitionShare: Double) {
+    init(config: BudgetsConfig, partitionShare: Double, logger: Logger = Logger(label: "dagi.budgets")) {
         self.config = config
         self.partitionShare = partitionShare
+        self.logger = logger
         (alerts, alertSink) = AsyncStream.makeStream(of: BudgetAlert.self, bufferingPolicy: .bufferingNewest(256))
     }
+
+    /// Ends the alert stream (at shutdown; tests read it to its end).
+    func closeAlerts() { alertSink.finish() }
 
     /// The limits a request of `agent` counts against (to `provider`, a cloud one).
     func limits(agent: AgentRecord?, provider: String?) -> [Limit] {
@@ -102,58 +118,71 @@ final class BudgetBook: Sendable {
             roll(&state, now)
             for limit in limits where spent(state, limit.key) + (state.reserved[limit.key] ?? 0) + usd > cap(&state, limit, partitioned)
                 || spent(state, limit.key) >= cap(&state, limit, partitioned) {
-                return Exceeded(limit: limit, resetsAt: resetsAt(limit.key.period, now))
+                return Exceeded(limit: limit, resetsAt: resetsAt(state, limit.key.period))
             }
             return nil
         }
     }
 
-    /// Sets `usd` aside against every limit, if it fits them all.
-    func reserve(_ limits: [Limit], usd: Double, now: Int64, partitioned: Bool) -> Reservation? {
-        guard !limits.isEmpty else { return Reservation(keys: [], usd: 0) }
+    /// Sets `usd` aside against every limit, if it fits them all (atomically: concurrent
+    /// requests cannot all take the last room).
+    func reserve(_ limits: [Limit], usd: Double, now: Int64, partitioned: Bool) -> Reserved {
+        guard !limits.isEmpty else { return .reserved(Reservation(keys: [], usd: 0)) }
         return state.withLock { state in
             roll(&state, now)
             for limit in limits where spent(state, limit.key) + (state.reserved[limit.key] ?? 0) + usd > cap(&state, limit, partitioned) {
-                return nil
+                return .refused(Exceeded(limit: limit, resetsAt: resetsAt(state, limit.key.period)))
             }
             for limit in limits { state.reserved[limit.key, default: 0] += usd }
-            return Reservation(keys: limits.map(\.key), usd: usd)
+            return .reserved(Reservation(keys: limits.map(\.key), usd: usd))
         }
     }
 
-    /// An answer ended: its reservation is given back and what it cost is spent (against every
-    /// budget its agent and provider count against), alerting on the budgets it took past their
-    /// warning or their limit.
-    func settle(_ reservation: Reservation?, spent usd: Double, limits: [Limit], now: Int64) {
-        guard reservation?.keys.isEmpty == false || (usd > 0 && !limits.isEmpty) else { return }
+    /// An answer ended: its reservation is given back and what it cost is spent — under its
+    /// agent, the mesh and its provider, budgeted now or not (a budget set later counts what
+    /// came before it, as it does for the peers' rows) — alerting on the budgets it took past
+    /// their warning or their limit.
+    func settle(_ reservation: Reservation?, spent usd: Double, agent: String, provider: String?, limits: [Limit], now: Int64) {
+        guard reservation?.keys.isEmpty == false || usd > 0 else { return }
         let crossed: [BudgetAlert] = state.withLock { state in
             roll(&state, now)
             if let reservation {
                 for key in reservation.keys { state.reserved[key] = max(0, (state.reserved[key] ?? 0) - reservation.usd) }
             }
             guard usd > 0, usd.isFinite else { return [] }
+            let before = Dictionary(limits.map { ($0.key, spent(state, $0.key)) }) { first, _ in first }
+            for key in Self.keys(agent: agent, provider: provider) { state.own[key, default: 0] += usd }
             var crossed: [BudgetAlert] = []
             for limit in limits {
-                let before = spent(state, limit.key)
-                state.own[limit.key, default: 0] += usd
-                let after = before + usd
+                let before = before[limit.key] ?? 0
+                let after = spent(state, limit.key)
                 // Only the node whose own spend crosses a line alerts: one alert for the mesh.
                 if after >= limit.usd, before < limit.usd, state.reached.insert(limit.key).inserted {
-                    crossed.append(alert(.reached, limit, spent: after, now: now))
+                    crossed.append(alert(.reached, limit, spent: after, state))
                 } else if after >= limit.usd * config.warnAt, before < limit.usd * config.warnAt, state.warned.insert(limit.key).inserted {
-                    crossed.append(alert(.warning, limit, spent: after, now: now))
+                    crossed.append(alert(.warning, limit, spent: after, state))
                 }
             }
             return crossed
         }
-        for alert in crossed { alertSink.yield(alert) }
+        for alert in crossed {
+            logger.warning("\(alert.text)")
+            alertSink.yield(alert)
+        }
+    }
+
+    /// The keys a request's spend counts under: its agent's, the mesh's and its provider's, by day and month.
+    private static func keys(agent: String, provider: String?) -> [Key] {
+        var scopes: [BudgetScope] = [.agent(agent), .global]
+        if let provider, !provider.isEmpty { scopes.append(.provider(provider)) }
+        return scopes.flatMap { [Key(scope: $0, period: .daily), Key(scope: $0, period: .monthly)] }
     }
 
     /// Replaces what the other nodes spent this day and month, by agent and provider.
     func peersSpent(_ rows: [SpendByAgent], now: Int64) {
         state.withLock { state in
             roll(&state, now)
-            state.peers = Self.totals(rows)
+            state.peers = totals(rows)
         }
     }
 
@@ -161,7 +190,7 @@ final class BudgetBook: Sendable {
     func ownSpent(_ rows: [SpendByAgent], now: Int64) {
         state.withLock { state in
             roll(&state, now)
-            state.own = Self.totals(rows)
+            state.own = totals(rows)
         }
     }
 
@@ -179,10 +208,12 @@ final class BudgetBook: Sendable {
                 let reserved = state.reserved[limit.key] ?? 0
                 let cap = cap(&state, limit, partitioned)
                 let condition = spent >= cap ? "exceeded" : spent >= limit.usd * config.warnAt ? "warning" : "ok"
+                // Clamped: JSON has no infinity (a tiny budget, an absurd replicated spend).
+                let percent = limit.usd > 0 ? min((spent / limit.usd * 1000).rounded() / 10, 1e9) : (spent > 0 ? 100 : 0)
                 return BudgetStanding(
                     scope: limit.key.scope.description, period: limit.key.period.rawValue, limitUSD: limit.usd, spentUSD: spent, reservedUSD: reserved,
-                    percent: limit.usd > 0 ? (spent / limit.usd * 1000).rounded() / 10 : (spent > 0 ? 100 : 0), state: condition,
-                    onExceed: limit.action.rawValue, resetsAt: UTCPeriods.iso8601(resetsAt(limit.key.period, now)),
+                    percent: percent.isFinite ? percent : 1e9, state: condition,
+                    onExceed: limit.action.rawValue, resetsAt: UTCPeriods.iso8601(resetsAt(state, limit.key.period)),
                     nodeCapUSD: partitioned ? cap : nil
                 )
             }
@@ -197,7 +228,7 @@ final class BudgetBook: Sendable {
     /// at then plus this node's share of what remained.
     private func cap(_ state: inout State, _ limit: Limit, _ partitioned: Bool) -> Double {
         guard partitioned else {
-            state.partitionBase[limit.key] = nil
+            if !state.partitionBase.isEmpty { state.partitionBase = [:] }
             return limit.usd
         }
         let base = state.partitionBase[limit.key] ?? spent(state, limit.key)
@@ -205,41 +236,38 @@ final class BudgetBook: Sendable {
         return base + partitionShare * max(0, limit.usd - base)
     }
 
-    /// A new day (or month) starts its budgets at nothing.
+    /// A new day (or month) starts its budgets at nothing, and a partition that spans it starts
+    /// again from what the new period holds.
     private func roll(_ state: inout State, _ now: Int64) {
+        guard now < state.day || now >= state.dayEnd else { return }
         let (day, month) = UTCPeriods.dayAndMonthStart(now)
-        if day != state.day {
-            state.day = day
-            for key in Array(state.own.keys) where key.period == .daily { state.own[key] = nil }
-            state.warned = state.warned.filter { $0.period != .daily }
-            state.reached = state.reached.filter { $0.period != .daily }
-        }
-        if month != state.month {
-            state.month = month
-            for key in Array(state.own.keys) where key.period == .monthly { state.own[key] = nil }
-            state.warned = state.warned.filter { $0.period != .monthly }
-            state.reached = state.reached.filter { $0.period != .monthly }
-        }
+        (state.dayEnd, state.monthEnd) = UTCPeriods.dayAndMonthEnd(now)
+        state.partitionBase = [:]
+        let periods: Set<BudgetPeriod> = month != state.month ? [.daily, .monthly] : [.daily]
+        state.day = day
+        state.month = month
+        for key in Array(state.own.keys) where periods.contains(key.period) { state.own[key] = nil }
+        for key in Array(state.peers.keys) where periods.contains(key.period) { state.peers[key] = nil }
+        state.warned = state.warned.filter { !periods.contains($0.period) }
+        state.reached = state.reached.filter { !periods.contains($0.period) }
     }
 
-    private func resetsAt(_ period: BudgetPeriod, _ now: Int64) -> Int64 {
-        let (day, month) = UTCPeriods.dayAndMonthEnd(now)
-        return period == .daily ? day : month
-    }
+    private func resetsAt(_ state: State, _ period: BudgetPeriod) -> Int64 { period == .daily ? state.dayEnd : state.monthEnd }
 
-    private func alert(_ kind: BudgetAlert.Kind, _ limit: Limit, spent: Double, now: Int64) -> BudgetAlert {
+    private func alert(_ kind: BudgetAlert.Kind, _ limit: Limit, spent: Double, _ state: State) -> BudgetAlert {
         BudgetAlert(
             kind: kind, scope: limit.key.scope.description, period: limit.key.period, spentUSD: spent, limitUSD: limit.usd,
-            action: limit.action, resetsAt: resetsAt(limit.key.period, now)
+            action: limit.action, resetsAt: resetsAt(state, limit.key.period)
         )
     }
 
-    /// Day and month totals by budget key, from per-agent-and-provider rows.
-    private static func totals(_ rows: [SpendByAgent]) -> [Key: Double] {
+    /// Day and month totals by budget key, from per-agent-and-provider rows (providers with a
+    /// budget only: the names come from peers' rows).
+    private func totals(_ rows: [SpendByAgent]) -> [Key: Double] {
         var totals: [Key: Double] = [:]
         for row in rows {
             var scopes: [BudgetScope] = [.agent(row.agent), .global]
-            if !row.provider.isEmpty { scopes.append(.provider(row.provider)) }
+            if config.providers[row.provider] != nil { scopes.append(.provider(row.provider)) }
             for scope in scopes {
                 totals[Key(scope: scope, period: .daily), default: 0] += row.todayUSD
                 totals[Key(scope: scope, period: .monthly), default: 0] += row.monthUSD

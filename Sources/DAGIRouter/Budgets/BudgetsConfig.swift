@@ -30,9 +30,12 @@ public struct BudgetLimit: Sendable, Decodable, Equatable {
         monthly = try c.decodeIfPresent(Double.self, forKey: .monthly)
         onExceed = try c.decode(.onExceed, default: .downgrade)
         for (value, key) in [(daily, CodingKeys.daily), (monthly, .monthly)] {
-            if let value, !(value.isFinite && value >= 0 && value <= 1e9) {
-                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "\(key.stringValue) must be 0...1000000000 USD")
+            if let value, !(value == 0 || (1e-6...1e9).contains(value)) {
+                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "\(key.stringValue) must be 0, or 0.000001...1000000000 USD")
             }
+        }
+        guard daily != nil || monthly != nil else {
+            throw DecodingError.dataCorruptedError(forKey: .daily, in: c, debugDescription: "a budget needs daily:, monthly: or both")
         }
     }
 }

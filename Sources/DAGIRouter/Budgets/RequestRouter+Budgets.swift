@@ -35,21 +35,23 @@ extension RequestRouter {
 
     /// Sets aside a cloud attempt's worst-case cost. Nil when a budget has no room for it
     /// (requests in flight took it since the plan was made).
-    func reserve(_ request: InferenceRequest, for candidate: Candidate) -> BudgetBook.Reservation? {
-        guard candidate.isCloud, case .agent(let agent) = request.caller else { return BudgetBook.Reservation(keys: [], usd: 0) }
+    func reserve(_ request: InferenceRequest, for candidate: Candidate) -> BudgetBook.Reserved {
+        guard candidate.isCloud, case .agent(let agent) = request.caller else { return .reserved(BudgetBook.Reservation(keys: [], usd: 0)) }
         let snapshot = catalog.current
         let limits = budgets.limits(agent: snapshot.agents[agent], provider: candidate.provider)
-        guard !limits.isEmpty else { return BudgetBook.Reservation(keys: [], usd: 0) }
+        guard !limits.isEmpty else { return .reserved(BudgetBook.Reservation(keys: [], usd: 0)) }
         return budgets.reserve(limits, usd: worstCase(request, candidate), now: now(), partitioned: snapshot.partitioned)
     }
 
-    /// A cloud request's worst-case cost: its prompt at about three bytes a token, its answer
-    /// at the client's `max_tokens` (else the model's default).
+    /// A cloud request's worst-case cost: its prompt at about three bytes a token, its answers
+    /// (`n` of them) at the client's `max_tokens` — else the model's `default_max_tokens`, which
+    /// a provider that does not cap answers may exceed (the README says so).
     func worstCase(_ request: InferenceRequest, _ candidate: Candidate) -> Double {
         let model = catalog.cloud.models.values.first { $0.provider == candidate.provider && $0.id == candidate.model }
-        let answer = Int64(request.fields.maxTokens ?? model?.defaultMaxTokens ?? 4096)
+        // Both are range-checked by RequestFields (at most Int32.max each).
+        let answer = Int64(request.fields.maxTokens ?? model?.defaultMaxTokens ?? 4096) * Int64(min(request.fields.choices ?? 1, 128))
         return catalog.cloud.price(provider: candidate.provider ?? "", id: candidate.model)
-            .cost(of: TokenUsage(prompt: Int64(request.body.readableBytes / 3 + 1), completion: answer))
+            .cost(of: TokenUsage(prompt: Int64(request.body.readableBytes / 3 + 1), completion: min(answer, 1 << 40)))
     }
 
     /// An answer's cost spent against its agent's (and the mesh's, and its provider's) budgets,
@@ -57,7 +59,7 @@ extension RequestRouter {
     func settleBudget(_ reservation: BudgetBook.Reservation?, candidate: Candidate, request: InferenceRequest, costUSD: Double) {
         guard case .agent(let agent) = request.caller, reservation?.keys.isEmpty == false || costUSD > 0 else { return }
         let limits = budgets.limits(agent: catalog.current.agents[agent], provider: candidate.provider)
-        budgets.settle(reservation, spent: costUSD, limits: limits, now: now())
+        budgets.settle(reservation, spent: costUSD, agent: agent, provider: candidate.provider, limits: limits, now: now())
     }
 
     /// Every budget's standing.
@@ -70,8 +72,8 @@ extension RequestRouter {
         let resets = UTCPeriods.iso8601(exceeded.resetsAt)
         return APIError(
             status: .tooManyRequests, code: "budget_exceeded",
-            message: "the \(exceeded.limit.key.period.rawValue) budget of \(exceeded.limit.key.scope) ($\(BudgetAlert.usd(exceeded.limit.usd))) is spent; "
-                + "cloud models such as `\(model)` are \(exceeded.limit.action == .block ? "refused" : "left out") until \(resets)",
+            message: "the \(exceeded.limit.key.period.rawValue) budget of \(exceeded.limit.key.scope) ($\(BudgetAlert.usd(exceeded.limit.usd))) has no room left "
+                + "for this request's worst-case cost; cloud models such as `\(model)` are \(exceeded.limit.action == .block ? "refused" : "left out") until \(resets)",
             param: "model", details: ["resets_at": .string(resets), "budget": .string(exceeded.limit.key.scope.description)]
         )
     }

@@ -45,7 +45,8 @@ final class ClientWriter {
             response.headerFields[.dagiRoute] = route.route
         }
         response.headerFields[.requestID] = requestID
-        for field in extraHeaders where response.headerFields[field.name] == nil { response.headerFields.append(field) }
+        // Ours, whatever an upstream (a peer) put there.
+        for field in extraHeaders { response.headerFields[field.name] = field.value }
         if !keepAlive { response.headerFields[.connection] = "close" }
         for (name, value) in signature?(response.status.code) ?? [] {
             if let field = HTTPField.Name(name) { response.headerFields[field] = value }

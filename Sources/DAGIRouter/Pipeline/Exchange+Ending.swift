@@ -91,10 +91,17 @@ extension Exchange {
             if ended { return finished(status: 200, error: nil) }
             finished(status: 499, error: ClientWentAway())
         default:
+            var requestSent = false
+            if case .awaitingHead = phase { requestSent = true }
             phase = .done
             timer?.cancel()
             waiting?.cancel()
             detachUpstream(recycle: false)
+            if requestSent, let candidate, candidate.isCloud {
+                // The provider may bill the prompt it was sent: it is counted (estimated) in the
+                // ledger and the budgets, not forgotten because the client left early.
+                return finished(status: 499, error: ClientWentAway(), metered: meter(), health: false)
+            }
             call?.release?()
             call = nil
             if let candidate {
@@ -122,7 +129,9 @@ extension Exchange {
         return router.meter(candidate, request: request, reported: adapter?.usage ?? tap.reportedUsage, tap: tap)
     }
 
-    func finished(status: Int, error: (any Error)?, metered: Metered? = nil) {
+    /// The exchange's end: its ledger row and budget settling; `health: false` when the
+    /// candidate is not to blame (the client left).
+    func finished(status: Int, error: (any Error)?, metered: Metered? = nil, health: Bool = true) {
         timer?.cancel()
         guard let candidate else { return }
         let release = call?.release
@@ -131,7 +140,7 @@ extension Exchange {
         self.reservation = nil
         router.finish(
             candidate: candidate, request: request, sent: sent, tap: tap, metered: metered ?? meter(), status: status, error: error,
-            release: release, reservation: reservation
+            release: release, reservation: reservation, health: health
         )
     }
 

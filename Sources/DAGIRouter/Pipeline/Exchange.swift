@@ -81,19 +81,18 @@ final class Exchange: UpstreamReceiver {
             guard ContinuousClock.now < deadline, failures.count < router.config.maxAttempts else { break }
             let candidate = plan[next].candidate
             next += 1
-            if !failures.isEmpty { router.metrics.failovers.increment() }
             if candidate.isCloud {
                 // Concurrent requests near a budget: only those whose worst case fits are sent.
-                guard let reserved = router.reserve(request, for: candidate) else {
+                switch router.reserve(request, for: candidate) {
+                case .reserved(let reserved):
+                    reservation = reserved
+                case .refused(let exceeded):
                     failures.append((candidate, "its budget has no room for this request's worst-case cost"))
-                    onlyAnswer = failures.count == 1 ? APIError(
-                        status: .tooManyRequests, code: "budget_exceeded",
-                        message: "a budget of agent \(request.caller.agent) has no room left for this request's worst-case cost on `\(candidate.model)`", param: "model"
-                    ) : nil
+                    onlyAnswer = failures.count == 1 ? RequestRouter.budgetExceeded(exceeded, model: request.requestedModel) : nil
                     continue
                 }
-                reservation = reserved
             }
+            if !failures.isEmpty { router.metrics.failovers.increment() }
             self.candidate = candidate
             router.health.begin(candidate.key)
             let backend = router.backend(for: candidate)

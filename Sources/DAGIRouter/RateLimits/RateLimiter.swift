@@ -31,8 +31,7 @@ final class RateLimiter: Sendable {
         let second = now / 1000
         let theirs = peers.withLock { $0[agent]?.totals(at: second) } ?? MinuteCounts.Totals()
         return try own.withLock { own in
-            var counts = own[agent] ?? MinuteCounts()
-            let mine = counts.totals(at: second)
+            let mine = own[agent]?.totals(at: second) ?? MinuteCounts.Totals()
             var headers = HTTPFields()
             var refusal: (what: String, limit: Int, oldest: Int64?)?
             if let rpm = limits.rpm {
@@ -40,14 +39,14 @@ final class RateLimiter: Sendable {
                 if used >= rpm || mine.requests >= cap(rpm, partitioned) {
                     refusal = ("requests", rpm, [mine.oldestRequest, theirs.oldestRequest].compactMap { $0 }.min())
                 }
-                headers.append(contentsOf: Self.headers("requests", limit: rpm, used: used + 1, oldest: min(mine.oldestRequest ?? second, theirs.oldestRequest ?? second), now: second))
+                headers.append(contentsOf: Self.headers(Self.requestHeaders, limit: rpm, used: used.saturatingPlus(1), oldest: min(mine.oldestRequest ?? second, theirs.oldestRequest ?? second), now: second))
             }
             if let tpm = limits.tpm {
                 let used = mine.tokens.saturatingPlus(theirs.tokens)
                 if refusal == nil, used >= tpm || mine.tokens >= cap(tpm, partitioned) {
                     refusal = ("tokens", tpm, [mine.oldestTokens, theirs.oldestTokens].compactMap { $0 }.min())
                 }
-                headers.append(contentsOf: Self.headers("tokens", limit: tpm, used: used, oldest: min(mine.oldestTokens ?? second, theirs.oldestTokens ?? second), now: second))
+                headers.append(contentsOf: Self.headers(Self.tokenHeaders, limit: tpm, used: used, oldest: min(mine.oldestTokens ?? second, theirs.oldestTokens ?? second), now: second))
             }
             if let refusal {
                 let retry = max(1, (refusal.oldest ?? second) + MinuteCounts.window - second)
@@ -55,12 +54,12 @@ final class RateLimiter: Sendable {
                 throw APIError(
                     status: .tooManyRequests, code: "rate_limit_exceeded",
                     message: "agent \(agent) is limited to \(refusal.limit) \(refusal.what) per minute across the mesh"
-                        + (partitioned ? " (\(Int(partitionShare * 100))% on this node while a peer is offline)" : "") + "; retry in \(retry)s",
+                        + (partitioned ? " (\(Int(partitionShare * 100))% on this node while a peer is silent)" : "") + "; retry in \(retry)s",
                     headers: headers
                 )
             }
-            counts.add(second: second, requests: 1)
-            own[agent] = counts
+            // In place: the slots are not copied per request.
+            own[agent, default: MinuteCounts()].add(second: second, requests: 1)
             return headers
         }
     }
@@ -70,21 +69,30 @@ final class RateLimiter: Sendable {
         own.withLock { own in own[agent, default: MinuteCounts()].add(second: now / 1000, tokens: tokens) }
     }
 
-    /// This node's part of a limit while a peer is offline (at least one).
+    /// This node's part of a limit while a peer is silent (at least one).
     private func cap(_ limit: Int, _ partitioned: Bool) -> Int64 {
         partitioned ? max(1, Int64((Double(limit) * partitionShare).rounded(.down))) : Int64(limit)
     }
 
     /// OpenAI's `x-ratelimit-limit-*`, `-remaining-*` and `-reset-*` (when the minute that began
     /// with the oldest counted use ends).
-    private static func headers(_ kind: String, limit: Int, used: Int64, oldest: Int64, now: Int64) -> [HTTPField] {
+    private static func headers(_ names: (limit: HTTPField.Name, remaining: HTTPField.Name, reset: HTTPField.Name), limit: Int, used: Int64, oldest: Int64, now: Int64) -> [HTTPField] {
         let reset = max(0, oldest + MinuteCounts.window - now)
         return [
-            HTTPField(name: HTTPField.Name("x-ratelimit-limit-\(kind)")!, value: String(limit)),
-            HTTPField(name: HTTPField.Name("x-ratelimit-remaining-\(kind)")!, value: String(max(0, Int64(limit) - used))),
-            HTTPField(name: HTTPField.Name("x-ratelimit-reset-\(kind)")!, value: "\(reset)s"),
+            HTTPField(name: names.limit, value: String(limit)),
+            HTTPField(name: names.remaining, value: String(max(0, Int64(limit) - used))),
+            HTTPField(name: names.reset, value: "\(reset)s"),
         ]
     }
+
+    private static let requestHeaders = (
+        limit: HTTPField.Name("x-ratelimit-limit-requests")!, remaining: HTTPField.Name("x-ratelimit-remaining-requests")!,
+        reset: HTTPField.Name("x-ratelimit-reset-requests")!
+    )
+    private static let tokenHeaders = (
+        limit: HTTPField.Name("x-ratelimit-limit-tokens")!, remaining: HTTPField.Name("x-ratelimit-remaining-tokens")!,
+        reset: HTTPField.Name("x-ratelimit-reset-tokens")!
+    )
 
     // MARK: - The rest of the mesh
 

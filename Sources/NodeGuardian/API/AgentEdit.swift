@@ -40,10 +40,11 @@ struct AgentEdit {
             }
             return items
         }
+        // USD: 0 (nothing may be spent), or a millionth of a dollar up to a billion.
         func number(_ key: String) throws -> JSONValue? {
             guard let value = object[key] else { return nil }
-            guard value == .null || value.doubleValue != nil else {
-                throw APIError.badRequest("\(key) must be a number or null", code: "invalid_field", param: key)
+            guard value == .null || value.doubleValue.map({ $0 == 0 || (1e-6...1e9).contains($0) }) == true else {
+                throw APIError.badRequest("\(key) must be 0, a number from 0.000001 to 1000000000, or null", code: "invalid_field", param: key)
             }
             return value
         }

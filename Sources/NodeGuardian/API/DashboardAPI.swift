@@ -41,7 +41,7 @@ struct DashboardAPI {
         }
         router.get("/v1/status") { request, context in
             try await audience.requireInfo(request, context)
-            return try JSONResponse.make(StatusReport(try await store.state(), now: store.clock.wallMilliseconds()))
+            return try JSONResponse.make(StatusReport(try await store.state(), now: store.clock.wallMilliseconds(), spentToday: try await store.spentToday()))
         }
         router.get("/v1/metrics/series") { request, context in
             try await audience.requireInfo(request, context)

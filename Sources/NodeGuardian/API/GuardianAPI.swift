@@ -116,7 +116,7 @@ struct GuardianAPI {
     }
 
     private func report() async throws -> StatusReport {
-        StatusReport(try await store.state(), now: store.clock.wallMilliseconds())
+        StatusReport(try await store.state(), now: store.clock.wallMilliseconds(), spentToday: try await store.spentToday())
     }
 }
 

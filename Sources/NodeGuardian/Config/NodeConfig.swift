@@ -352,6 +352,11 @@ public struct AgentConfig: Sendable, Decodable {
         models = try c.decode(.models, default: [])
         budgetDailyUSD = try c.decodeIfPresent(Double.self, forKey: .budgetDailyUSD)
         budgetMonthlyUSD = try c.decodeIfPresent(Double.self, forKey: .budgetMonthlyUSD)
+        for (value, key) in [(budgetDailyUSD, CodingKeys.budgetDailyUSD), (budgetMonthlyUSD, .budgetMonthlyUSD)] {
+            if let value, !(value == 0 || (1e-6...1e9).contains(value)) {
+                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "\(key.stringValue) must be 0, or 0.000001...1000000000 USD")
+            }
+        }
         rpm = try c.decodeIfPresent(Int.self, forKey: .rpm)
         if let rpm, !(1...1_000_000_000).contains(rpm) {
             throw DecodingError.dataCorruptedError(forKey: .rpm, in: c, debugDescription: "rpm must be 1...1000000000")
