@@ -46,11 +46,16 @@ public struct RouterAPI: Sendable {
             return try JSONResponse.make(ProvidersDocument(data: router.providerViews()))
         }
         routes.get("/v1/budgets") { request, context in
-            // An agent's key reads its own budgets and the ones every agent shares.
-            let agent = try? await router.authenticate(request.head, loopback: false)
-            if agent == nil { try await audience.requireInfo(request, context) }
+            // The operator and peers read every budget; an agent its own and the shared ones;
+            // anyone (node.public_info) the shared ones only.
+            let reader = try await audience.requireInfo(request, context)
             let standings = router.budgetStandings().filter { standing in
-                agent.map { standing.scope == "agent:\($0)" || !standing.scope.hasPrefix("agent:") } ?? true
+                guard standing.scope.hasPrefix("agent:") else { return true }
+                switch reader {
+                case .operatorOrPeer: return true
+                case .agent(let agent): return standing.scope == "agent:\(agent)"
+                case .anyone: return false
+                }
             }
             return try JSONResponse.make(BudgetsDocument(data: standings))
         }
