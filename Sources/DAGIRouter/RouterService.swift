@@ -46,12 +46,19 @@ public struct RouterService: Service {
         var spendReadAt = ContinuousClock.now - .seconds(60)
         while !Task.isCancelled {
             let now = store.clock.wallMilliseconds()
+            // Nothing is read for what no agent has (a busy ledger is not scanned for nothing).
+            let agents = router.catalog.current.agents.values
+            let limited = agents.contains { $0.rpm != nil || $0.tpm != nil }
+            let budgeted = router.budgets.config.global != nil || !router.budgets.config.providers.isEmpty
+                || agents.contains { $0.budgetDailyUSD != nil || $0.budgetMonthlyUSD != nil }
             do {
                 // Rows of the current second at most: a peer's clock ahead is not counted early.
-                router.admission.limiter.peersUsed(
-                    try await store.peerUsagePerSecond(since: now - MinuteCounts.window * 1000, until: (now / 1000 + 1) * 1000)
-                )
-                if ContinuousClock.now - spendReadAt >= .seconds(1) {
+                if limited {
+                    router.admission.limiter.peersUsed(
+                        try await store.peerUsagePerSecond(since: now - MinuteCounts.window * 1000, until: (now / 1000 + 1) * 1000)
+                    )
+                }
+                if budgeted, ContinuousClock.now - spendReadAt >= .seconds(1) {
                     spendReadAt = .now
                     let (day, month) = UTCPeriods.dayAndMonthStart(now)
                     router.budgets.peersSpent(try await store.spendByAgent(dayStart: day, monthStart: month, own: false), now: now)

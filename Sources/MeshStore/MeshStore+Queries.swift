@@ -41,7 +41,7 @@ extension MeshStore {
     private func readSpentToday(_ db: Database) throws -> [String: Double] {
         let now = clock.wallMilliseconds()
         let rows = try Row.fetchAll(db, sql: """
-            SELECT agent, total(min(cost_usd, \(Self.maxRowCostUSD))) FROM usage
+            SELECT agent, total(min(cost_usd, \(Self.maxRowCostUSD))) FROM usage INDEXED BY usage_costly_ts
             WHERE ts >= ? AND ts < ? AND cost_usd > 0 AND agent IN (SELECT name FROM agent WHERE deleted = 0)
             GROUP BY agent
             """, arguments: [UTCPeriods.dayAndMonthStart(now).day, now &+ Self.futureSlackMs])

@@ -172,7 +172,7 @@ extension MeshStore {
             let cost = "min(cost_usd, \(Self.maxRowCostUSD))"
             return try Row.fetchAll(db, sql: """
                 SELECT agent, coalesce(provider, ''), total(CASE WHEN ts >= ? THEN \(cost) ELSE 0 END), total(\(cost))
-                FROM usage WHERE ts >= ? AND ts < ? AND cost_usd > 0 AND \(own ? "node_id = ?" : "node_id != ?")
+                FROM usage INDEXED BY usage_costly_ts WHERE ts >= ? AND ts < ? AND cost_usd > 0 AND \(own ? "node_id = ?" : "node_id != ?")
                   AND agent IN (SELECT name FROM agent WHERE deleted = 0)
                 GROUP BY agent, provider
                 """, arguments: [dayStart, monthStart, until, self.nodeID]).map {
@@ -189,8 +189,8 @@ extension MeshStore {
         try await pool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT agent, ts / 1000, count(*), \(Self.sum("prompt_tokens + completion_tokens"))
-                FROM usage WHERE ts >= ? AND ts < ? AND node_id != ?
-                  AND agent IN (SELECT name FROM agent WHERE deleted = 0 AND (rpm IS NOT NULL OR tpm IS NOT NULL))
+                FROM usage INDEXED BY usage_agent_ts
+                WHERE agent IN (SELECT name FROM agent WHERE deleted = 0 AND (rpm IS NOT NULL OR tpm IS NOT NULL)) AND ts >= ? AND ts < ? AND node_id != ?
                 GROUP BY agent, ts / 1000
                 """, arguments: [since, until, nodeID]).map { PeerUsageSecond(agent: $0[0], second: $0[1], requests: $0[2], tokens: $0[3]) }
         }

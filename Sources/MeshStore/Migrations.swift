@@ -277,6 +277,9 @@ enum Migrations {
             // budgets do once spent (null: downgrade).
             try db.execute(sql: "ALTER TABLE agent ADD COLUMN tpm INTEGER")
             try db.execute(sql: "ALTER TABLE agent ADD COLUMN on_exceed TEXT")
+            // Budgets sum the month's rows that cost something: the mesh's own (free) rows, most
+            // of a busy ledger, stay out of that scan.
+            try db.execute(sql: "CREATE INDEX usage_costly_ts ON usage(ts) WHERE cost_usd > 0")
         }
         return migrator
     }
