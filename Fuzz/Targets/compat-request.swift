@@ -38,7 +38,7 @@ public func fuzzCompatRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
     guard let answer = try? JSONValue.parse(payload) else { return 0 }
     let request = InferenceRequest(
         endpoint: .chatCompletions, head: head, body: ByteBuffer(), fields: RequestFields(model: "openai/gpt-x"), caller: .agent("x"),
-        requestID: "r", started: .now, stream: false, keepAlive: true, compat: CompatCall(api: .llmProxy, model: "gpt-x"), rateLimitHeaders: [:]
+        requestID: "r", started: .now, stream: false, keepAlive: true, compat: CompatCall(api: .llmProxy, model: "gpt-x"), rateLimitHeaders: nil
     )
     let serving = CompatServing(request.compat!, started: request.started, candidate: candidate, price: Price(input: 1, output: 2))
     for bytes in [LLMProxyClient(serving: serving).render(completion: answer), ProviderServiceClient(serving: serving).render(completion: answer)] {

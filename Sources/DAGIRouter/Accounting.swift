@@ -67,7 +67,7 @@ extension RequestRouter {
             tokensIn: metered.usage.prompt, tokensOut: metered.usage.completion, costUSD: metered.costUSD
         )
         if !request.caller.isHop {
-            if catalog.current.agents[request.caller.agent]?.tpm != nil {
+            if request.countsTokens {
                 admission.limiter.used(request.caller.agent, tokens: metered.usage.prompt.saturatingPlus(metered.usage.completion), now: now())
             }
             ledger.record(UsageRecord(

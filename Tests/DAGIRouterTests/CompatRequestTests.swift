@@ -106,7 +106,7 @@ import Testing
         let request = InferenceRequest(
             endpoint: .chatCompletions, head: head(), body: ByteBuffer(), fields: RequestFields(model: "openai/gpt-x"), caller: .agent("a"),
             requestID: "r", started: .now, stream: false, keepAlive: true, compat: CompatCall(api: .providerService, model: "gpt-x"),
-            rateLimitHeaders: [:]
+            rateLimitHeaders: nil
         )
         let candidate = Candidate(node: "n1", place: .provider, model: "gpt-x-2025", source: .swapper, loaded: false, baseURL: "http://p", provider: "openai")
         let serving = CompatServing(request.compat!, started: request.started, candidate: candidate, price: Price(input: 2, output: 8))

@@ -161,17 +161,19 @@ struct Admission: Sendable {
             throw APIError.missingField(endpoint.requiredField)
         }
         // Hops were counted where they entered the mesh.
-        var rateLimit = HTTPFields()
+        var rateLimit: HTTPFields?
+        var countsTokens = false
         if case .agent(let agent) = caller {
             let snapshot = catalog.current
             let policy = snapshot.agents[agent]
             rateLimit = try limiter.admit(agent, limits: .init(rpm: policy?.rpm, tpm: policy?.tpm), partitioned: snapshot.partitioned, now: now())
+            countsTokens = policy?.tpm != nil
         }
         let connection = head.headerFields[.connection]?.lowercased()
         return InferenceRequest(
             endpoint: endpoint, head: head, body: body, fields: fields, caller: caller, requestID: requestID, started: started,
             stream: endpoint.canStream && (fields.stream ?? endpoint.streamsByDefault), keepAlive: connection != "close", compat: call,
-            rateLimitHeaders: rateLimit
+            rateLimitHeaders: rateLimit, countsTokens: countsTokens
         )
     }
 

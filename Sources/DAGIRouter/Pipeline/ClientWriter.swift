@@ -16,13 +16,13 @@ final class ClientWriter {
     /// Signs the answer of a hop with its status (nil for a client's request).
     let signature: ((Int) -> [(String, String)])?
     /// Headers every answer to this request carries (the agent's rate limits).
-    let extraHeaders: HTTPFields
+    let extraHeaders: HTTPFields?
     private var headWritten = false
     private var ended = false
 
     init(
         context: ChannelHandlerContext, handler: InferenceHandler, requestID: String, errorStyle: APIError.Style, keepAlive: Bool,
-        signature: ((Int) -> [(String, String)])?, extraHeaders: HTTPFields = [:]
+        signature: ((Int) -> [(String, String)])?, extraHeaders: HTTPFields? = nil
     ) {
         self.extraHeaders = extraHeaders
         self.context = context
@@ -46,7 +46,7 @@ final class ClientWriter {
         }
         response.headerFields[.requestID] = requestID
         // Ours, whatever an upstream (a peer) put there.
-        for field in extraHeaders { response.headerFields[field.name] = field.value }
+        for field in extraHeaders ?? [:] { response.headerFields[field.name] = field.value }
         if !keepAlive { response.headerFields[.connection] = "close" }
         for (name, value) in signature?(response.status.code) ?? [] {
             if let field = HTTPField.Name(name) { response.headerFields[field] = value }

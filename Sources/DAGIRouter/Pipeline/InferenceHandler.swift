@@ -341,7 +341,7 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
     static let agentCreationTimeout = TimeAmount.seconds(10)
 
     private func writer(
-        for incoming: Incoming, keepAlive: Bool, context: ChannelHandlerContext, caller: Admission.Pending? = nil, headers: HTTPFields = [:]
+        for incoming: Incoming, keepAlive: Bool, context: ChannelHandlerContext, caller: Admission.Pending? = nil, headers: HTTPFields? = nil
     ) -> ClientWriter {
         var signature: ((Int) -> [(String, String)])?
         if case .hop(let pending, _, _) = caller, let verifier = router.verifier {

@@ -50,8 +50,10 @@ struct InferenceRequest: Sendable {
     /// The compatibility API the client called (its body is already the OpenAI chat request it
     /// stands for; its answer is written in that API's shape); nil for the native APIs.
     let compat: CompatCall?
-    /// OpenAI's `x-ratelimit-*` headers of the agent's limits, for its answer.
-    let rateLimitHeaders: HTTPFields
+    /// OpenAI's `x-ratelimit-*` headers of the agent's limits, for its answer (nil: no limits).
+    let rateLimitHeaders: HTTPFields?
+    /// Whether the agent has a tokens-per-minute limit: its answer's tokens are counted when it ends.
+    var countsTokens = false
 
     /// The model as the client named it.
     var requestedModel: String { fields.model ?? "" }

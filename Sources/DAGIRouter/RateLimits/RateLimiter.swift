@@ -26,8 +26,8 @@ final class RateLimiter: Sendable {
 
     /// Counts one request for `agent` at `now` (wall ms), or throws a 429. Returns the headers
     /// its answer carries (none for an agent without limits).
-    func admit(_ agent: String, limits: Limits, partitioned: Bool, now: Int64) throws -> HTTPFields {
-        guard !limits.isEmpty else { return [:] }
+    func admit(_ agent: String, limits: Limits, partitioned: Bool, now: Int64) throws -> HTTPFields? {
+        guard !limits.isEmpty else { return nil }
         let second = now / 1000
         let theirs = peers.withLock { $0[agent]?.totals(at: second) } ?? MinuteCounts.Totals()
         return try own.withLock { own in
