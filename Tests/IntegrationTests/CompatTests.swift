@@ -220,6 +220,16 @@ import Testing
             #expect(malformed.status == 400, "\(malformed.text)")
             #expect(try malformed.json()["error_code"] == "INVALID_TYPE")
 
+            // Behind an admitted call, a pipelined one with a forged secret (or a forged hop header
+            // instead of one) is refused, its body never read as an agent's.
+            let good = #"{"model":"gpt-4.1-mini","messages":[{"role":"user","content":"hi"}],"metadata":{"agent_id":"agent:atlas"}}"#
+            let admitted = RawHTTP.post("/internal/llm/proxy", good, key: nil, extraHeaders: "x-internal-secret: \(Self.longSecret)\r\n")
+            for forged in ["x-internal-secret: \(Self.longSecret)x\r\n", "x-dagi-hop: 1\r\nx-dagi-agent: atlas\r\nx-dagi-model: gpt-4.1-mini\r\n"] {
+                let second = RawHTTP.post("/internal/llm/proxy", good, key: nil, extraHeaders: forged)
+                let answer = try await RawHTTP.exchange(port: on.port, send: admitted + second, until: { $0.components(separatedBy: "HTTP/1.1 ").count >= 3 })
+                #expect(answer.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) } == ["200", "401"], "\(answer)")
+            }
+
             // Off by default: neither API's paths exist.
             for path in ["/internal/llm/proxy", "/api/v1/completion", "/api/v1/providers/openai/completion"] {
                 let reply = try await HTTP.post(off.baseURL + path, json: chat, headers: [("x-internal-secret", Self.longSecret)])
@@ -228,7 +238,7 @@ import Testing
             for path in ["/internal/llm/models", "/internal/llm/usage?agent_id=agent:atlas", "/api/v1/models", "/api/v1/analytics/costs"] {
                 #expect(try await HTTP.get(off.baseURL + path, headers: [("x-internal-secret", Self.longSecret)]).status == 404, "\(path)")
             }
-            #expect(try await fake.stats()["total"]?.intValue == 2, "only the two admitted calls reached the provider")
+            #expect(try await fake.stats()["total"]?.intValue == 4, "only the admitted calls reached the provider")
         }
     }
 

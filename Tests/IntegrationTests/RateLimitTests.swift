@@ -99,6 +99,16 @@ import Testing
             #expect(third.status == 429, "\(third.text)")
             #expect(try third.json()["error"]?["message"]?.stringValue?.contains("25 tokens per minute") == true, "\(third.text)")
             #expect(try await fake.stats()["total"] == 2)
+            // Limits and budgets from the API are range-checked before they replicate.
+            for (key, value) in [("tpm", JSONValue.int(-1)), ("tpm", .int(10_000_000_000_000)), ("rpm", .int(0)), ("rpm", .number(1e300)),
+                                 ("budget_daily_usd", .number(-5)), ("budget_monthly_usd", .number(1e300)), ("budget_daily_usd", .number(1e-300)),
+                                 ("on_exceed", "explode"), ("on_exceed", .int(1))] {
+                let reply = try await HTTP.send(
+                    "PUT", node.baseURL + "/v1/agents/atlas/policy", body: JSONValue.object([key: value]).serialized(), headers: [("content-type", "application/json")]
+                )
+                #expect(reply.status == 400, "\(key) = \(value.jsonString): \(reply.text)")
+            }
+            #expect(try await node.store().agent(named: "atlas")?.tpm == 25, "nothing changed")
         }
     }
 }
