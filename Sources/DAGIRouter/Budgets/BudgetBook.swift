@@ -46,6 +46,9 @@ final class BudgetBook: Sendable {
     struct Reservation: Sendable {
         let keys: [Key]
         let usd: Double
+
+        /// Nothing set aside (no budget applies).
+        static let nothing = Reservation(keys: [], usd: 0)
     }
 
     /// A budget past its limit, for the refusal.
@@ -127,7 +130,7 @@ final class BudgetBook: Sendable {
     /// Sets `usd` aside against every limit, if it fits them all (atomically: concurrent
     /// requests cannot all take the last room).
     func reserve(_ limits: [Limit], usd: Double, now: Int64, partitioned: Bool) -> Reserved {
-        guard !limits.isEmpty else { return .reserved(Reservation(keys: [], usd: 0)) }
+        guard !limits.isEmpty else { return .reserved(.nothing) }
         return state.withLock { state in
             roll(&state, now)
             for limit in limits where spent(state, limit.key) + (state.reserved[limit.key] ?? 0) + usd > cap(&state, limit, partitioned) {

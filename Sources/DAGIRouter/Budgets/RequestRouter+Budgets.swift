@@ -33,13 +33,14 @@ extension RequestRouter {
         return kept
     }
 
-    /// Sets aside a cloud attempt's worst-case cost. Nil when a budget has no room for it
+    /// Sets aside a cloud attempt's worst-case cost; refused when a budget has no room for it
     /// (requests in flight took it since the plan was made).
     func reserve(_ request: InferenceRequest, for candidate: Candidate) -> BudgetBook.Reserved {
-        guard candidate.isCloud, case .agent(let agent) = request.caller else { return .reserved(BudgetBook.Reservation(keys: [], usd: 0)) }
+        guard candidate.isCloud, case .agent(let agent) = request.caller else { return .reserved(.nothing) }
         let snapshot = catalog.current
         let limits = budgets.limits(agent: snapshot.agents[agent], provider: candidate.provider)
-        guard !limits.isEmpty else { return .reserved(BudgetBook.Reservation(keys: [], usd: 0)) }
+        // No budget: no worst case to reckon.
+        guard !limits.isEmpty else { return .reserved(.nothing) }
         return budgets.reserve(limits, usd: worstCase(request, candidate), now: now(), partitioned: snapshot.partitioned)
     }
 
