@@ -58,9 +58,11 @@ import Testing
         #expect(!firstAnswer.isEmpty, "the first chat printed no answer:\n\(text)")
         #expect(FileManager.default.fileExists(atPath: home + "/models/smollm2.gguf"))
 
-        // The printed command, pasted as is with a question after it.
-        let (status, answer, errors) = try await Binaries.runPath("/bin/bash", ["-c", chatLine + " 'Name one colour.'"], timeout: .seconds(120))
-        #expect(status == 0, "\(errors)")
+        // The printed command, pasted as is with a question after it. The answer is capped: left
+        // to itself SmolLM2 sometimes rambles to the end of its 4096-token context, which on two
+        // cores shared with the suite outlasted the timeout (CI, stop 19: killed, status 9).
+        let (status, answer, errors) = try await Binaries.runPath("/bin/bash", ["-c", chatLine + " --max-tokens 48 'Name one colour.'"], timeout: .seconds(180))
+        #expect(status == 0, "status \(status) (9: killed at the timeout): \(errors)")
         #expect(!answer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "the pasted chat command printed no answer")
 
         // The model came from the models folder, served by llama-server on this node, and its
