@@ -101,6 +101,7 @@ let package = Package(
             name: "DAGIRouter",
             dependencies: [
                 "MeshStore", "MeshCore", "MeshHTTP",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -62,6 +62,9 @@ public enum Endpoint: String, Sendable, CaseIterable {
         }
     }
 
+    /// An embeddings request: deterministic, whatever its parameters.
+    var isEmbedding: Bool { openAIPath == "/v1/embeddings" }
+
     /// Ollama streams unless told not to; OpenAI does not unless told to.
     var streamsByDefault: Bool { self == .ollamaChat || self == .ollamaGenerate }
 

@@ -30,6 +30,10 @@ public final class RequestRouter: Sendable {
     let metrics: RouterMetrics
     let ledger: UsageLedger
     let budgets: BudgetBook
+    /// Kept answers to deterministic requests (nil: `cache.enabled: false`), and the identical
+    /// requests in flight.
+    let cache: ResponseCache?
+    let flights = Flights()
     let upstreamPool: UpstreamPool
     let connections: ConnectionGate
     let agentSeen: @Sendable (String) -> Void
@@ -45,8 +49,10 @@ public final class RequestRouter: Sendable {
         config: RouterConfig, serverLimits: ServerLimits, store: MeshStore, catalog: ModelCatalog, keys: AgentKeys, audience: Audience,
         local: any LocalModelBackend, verifier: MeshVerifier?, directory: PeerDirectory, meshCA: String?,
         metricsRegistry: PrometheusCollectorRegistry, ledger: UsageLedger, agentSeen: @escaping @Sendable (String) -> Void, logger: Logger,
-        compat: CompatConfig = CompatConfig(), internalSecret: InternalSecret? = nil, budgets: BudgetsConfig = BudgetsConfig()
+        compat: CompatConfig = CompatConfig(), internalSecret: InternalSecret? = nil, budgets: BudgetsConfig = BudgetsConfig(),
+        cache: ResponseCache? = nil
     ) throws {
+        self.cache = cache
         self.config = config
         self.compat = compat
         self.serverLimits = serverLimits
@@ -60,7 +66,7 @@ public final class RequestRouter: Sendable {
         self.directory = directory
         self.admission = Admission(
             keys: keys, catalog: catalog, verifier: verifier, limiter: RateLimiter(partitionShare: config.partitionShare), openLocalhost: config.openLocalhost,
-            audience: audience, compat: compat, internalSecret: internalSecret, now: now
+            audience: audience, compat: compat, internalSecret: internalSecret, cache: cache?.config, now: now
         )
         self.metrics = RouterMetrics(registry: metricsRegistry)
         self.ledger = ledger

@@ -57,6 +57,11 @@ final class RouterMetrics: Sendable {
         }
     }
 
+    /// A cacheable request: answered from the cache, by another's call, or calling itself.
+    func cache(_ outcome: RequestRouter.CacheService) {
+        counter("router_cache", help: "Cacheable requests, by outcome: hit, coalesced (answered by an identical request's call) or miss", [("outcome", outcome.rawValue)]).increment()
+    }
+
     func rejected(status: Int, code: String) {
         counter("router_rejected", help: "Requests refused before routing, by status and code", [("status", String(status)), ("code", code)]).increment()
     }

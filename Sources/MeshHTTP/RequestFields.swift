@@ -14,6 +14,9 @@ public struct RequestFields: Sendable, Equatable {
     public var maxTokens: Int?
     /// How many answers the client asked for (`n`).
     public var choices: Int?
+    /// The sampling temperature, if set: top-level (OpenAI, Anthropic), or Ollama's
+    /// `options.temperature`. Zero makes a request deterministic, and so cacheable.
+    public var temperature: Double?
     /// The top-level keys present.
     public var present: Set<String> = []
     /// Where the `model` value (with its quotes) sits in the body.
@@ -65,10 +68,19 @@ public struct RequestFields: Sendable, Equatable {
                         if key == "n" { fields.choices = Int(count) } else { fields.maxTokens = max(fields.maxTokens ?? 0, Int(count)) }
                     }
                 case "temperature":
-                    try checkNumber(key, try parser.parseValue(), in: 0...2)
+                    let value = try parser.parseValue()
+                    try checkNumber(key, value, in: 0...2)
+                    fields.temperature = value.doubleValue
+                case "options":
+                    // Ollama's: an object whose temperature says whether the request is deterministic.
+                    let value = try parser.parseValue()
+                    guard value == .null || value.objectValue != nil else {
+                        throw APIError.badRequest("\"options\" must be an object", code: "invalid_type", param: key)
+                    }
+                    if fields.temperature == nil, let temperature = value["temperature"]?.doubleValue { fields.temperature = temperature }
                 case "top_p":
                     try checkNumber(key, try parser.parseValue(), in: 0...1)
-                case "options", "stream_options", "metadata":
+                case "stream_options", "metadata":
                     guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "{") || parser.bytes[parser.index] == UInt8(ascii: "n") else {
                         throw APIError.badRequest("\"\(key)\" must be an object", code: "invalid_type", param: key)
                     }

@@ -154,11 +154,15 @@ public enum Guardian {
                 logger.warning("compat: $\(config.compat.internalSecretEnv) is shorter than 32 characters; use a random one, e.g. `openssl rand -hex 24`")
             }
         }
+        let responseCache = config.cache.enabled ? ResponseCache(
+            config: config.cache, file: Self.cacheFile(dataDirectory: dataDirectory, logger: logger), logger: logger, now: { store.clock.wallMilliseconds() }
+        ) : nil
+        if let responseCache { services.append(responseCache) }
         let requestRouter = try RequestRouter(
             config: config.router, serverLimits: config.node.serverLimits, store: store, catalog: catalog, keys: keys, audience: audience,
             local: SwapperBackend(swapper: swapper), verifier: verifier, directory: PeerDirectory(http: meshHTTP),
             meshCA: config.mesh.ca, metricsRegistry: registry, ledger: ledger, agentSeen: { presence.mark($0) }, logger: logger,
-            compat: config.compat, internalSecret: internalSecret, budgets: config.budgets
+            compat: config.compat, internalSecret: internalSecret, budgets: config.budgets, cache: responseCache
         )
         if let variable = config.alerts.webhookURLEnv {
             if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty {
@@ -214,6 +218,18 @@ public enum Guardian {
             try await group.run()
         } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES || error.errnoCode == EADDRNOTAVAIL {
             throw StartupError(description: "cannot listen on \(listen): \(String(cString: strerror(error.errnoCode))) (is another node-guardian running there? use --listen HOST:PORT)")
+        }
+    }
+
+    /// The response cache's file in the data directory; without one (it cannot be created) the
+    /// cache lives in memory only.
+    private static func cacheFile(dataDirectory: String, logger: Logger) -> ResponseCacheFile? {
+        let path = (dataDirectory as NSString).appendingPathComponent("response-cache.sqlite")
+        do {
+            return try ResponseCacheFile(path: path)
+        } catch {
+            logger.warning("response cache: \(path) cannot be opened (\(error)); answers are kept in memory only")
+            return nil
         }
     }
 

@@ -22,6 +22,8 @@ struct Admission: Sendable {
     let audience: Audience
     let compat: CompatConfig
     let internalSecret: InternalSecret?
+    /// The response cache's settings (nil: no cache).
+    let cache: CacheConfig?
     let now: @Sendable () -> Int64
 
     /// A caller known from the headers, its body still to be read.
@@ -170,10 +172,15 @@ struct Admission: Sendable {
             countsTokens = policy?.tpm != nil
         }
         let connection = head.headerFields[.connection]?.lowercased()
+        let stream = endpoint.canStream && (fields.stream ?? endpoint.streamsByDefault)
+        // Agents' requests only: a hop was looked up where it entered the mesh.
+        var directive: CacheDirective?
+        if case .agent(let agent) = caller, let cache {
+            directive = CacheDirective.of(endpoint: endpoint, compat: call, head: head, body: body, fields: fields, stream: stream, agent: agent, config: cache)
+        }
         return InferenceRequest(
             endpoint: endpoint, head: head, body: body, fields: fields, caller: caller, requestID: requestID, started: started,
-            stream: endpoint.canStream && (fields.stream ?? endpoint.streamsByDefault), keepAlive: connection != "close", compat: call,
-            rateLimitHeaders: rateLimit, countsTokens: countsTokens
+            stream: stream, keepAlive: connection != "close", compat: call, rateLimitHeaders: rateLimit, countsTokens: countsTokens, cache: directive
         )
     }
 

@@ -7,6 +7,10 @@ import NIOHTTPTypes
 /// node's signature), body parts flushed as they come for streams, the end, and errors in the
 /// client's API (OpenAI's, Ollama's or Anthropic's shape) with the request id. Confined to the client
 /// connection's event loop; tells the connection's handler when the answer is complete.
+///
+/// A cacheable request's writer also records what it writes into its ``Flight`` (for the
+/// requests waiting on the same answer, and the cache), and goes on recording after its own
+/// client has left while others still wait.
 final class ClientWriter {
     let context: ChannelHandlerContext
     unowned let handler: InferenceHandler
@@ -15,8 +19,12 @@ final class ClientWriter {
     let keepAlive: Bool
     /// Signs the answer of a hop with its status (nil for a client's request).
     let signature: ((Int) -> [(String, String)])?
-    /// Headers every answer to this request carries (the agent's rate limits).
-    let extraHeaders: HTTPFields?
+    /// Headers every answer to this request carries (the agent's rate limits, whether the cache had it).
+    var extraHeaders: HTTPFields
+    /// The flight this request leads: every part written is recorded there too.
+    var flight: Flight?
+    /// The client left: parts still go to the flight, nothing to the connection.
+    private(set) var clientGone = false
     private var headWritten = false
     private var ended = false
 
@@ -24,7 +32,7 @@ final class ClientWriter {
         context: ChannelHandlerContext, handler: InferenceHandler, requestID: String, errorStyle: APIError.Style, keepAlive: Bool,
         signature: ((Int) -> [(String, String)])?, extraHeaders: HTTPFields? = nil
     ) {
-        self.extraHeaders = extraHeaders
+        self.extraHeaders = extraHeaders ?? [:]
         self.context = context
         self.handler = handler
         self.requestID = requestID
@@ -37,7 +45,13 @@ final class ClientWriter {
 
     func head(_ response: HTTPResponse, route: Candidate?, flush: Bool) {
         guard !headWritten, !ended else { return }
+        flight?.record(.head(response, route: route))
+        writeHead(response, route: route, flush: flush)
+    }
+
+    private func writeHead(_ response: HTTPResponse, route: Candidate?, flush: Bool) {
         headWritten = true
+        guard !clientGone else { return }
         var response = response
         if let route {
             response.headerFields[.dagiNode] = route.node
@@ -46,7 +60,7 @@ final class ClientWriter {
         }
         response.headerFields[.requestID] = requestID
         // Ours, whatever an upstream (a peer) put there.
-        for field in extraHeaders ?? [:] { response.headerFields[field.name] = field.value }
+        for field in extraHeaders { response.headerFields[field.name] = field.value }
         if !keepAlive { response.headerFields[.connection] = "close" }
         for (name, value) in signature?(response.status.code) ?? [] {
             if let field = HTTPField.Name(name) { response.headerFields[field] = value }
@@ -57,6 +71,12 @@ final class ClientWriter {
 
     func body(_ buffer: ByteBuffer, flush: Bool) {
         guard headWritten, !ended else { return }
+        flight?.record(.body(buffer))
+        writeBody(buffer, flush: flush)
+    }
+
+    private func writeBody(_ buffer: ByteBuffer, flush: Bool) {
+        guard !clientGone else { return }
         let part = NIOAny(HTTPResponsePart.body(buffer))
         if flush { context.writeAndFlush(part, promise: nil) } else { context.write(part, promise: nil) }
     }
@@ -65,7 +85,13 @@ final class ClientWriter {
     /// longer match what was announced).
     func end(trailers: HTTPFields? = nil, closing: Bool = false) {
         guard headWritten, !ended else { return }
+        flight?.record(.end(trailers: trailers, closing: closing, settled: nil))
+        writeEnd(trailers: trailers, closing: closing)
+    }
+
+    private func writeEnd(trailers: HTTPFields?, closing: Bool) {
         ended = true
+        guard !clientGone else { return }
         let close = !keepAlive || closing
         let context = self.context
         context.writeAndFlush(NIOAny(HTTPResponsePart.end(trailers))).assumeIsolated().whenComplete { _ in
@@ -77,19 +103,28 @@ final class ClientWriter {
     /// The whole answer is an error.
     func error(_ error: APIError, route: Candidate?) {
         guard !headWritten, !ended else { return }
+        flight?.record(.error(error, route: route))
         var fields = error.headers
         fields[.contentType] = "application/json"
         let body = error.body(requestID: requestID, style: errorStyle)
         fields[.contentLength] = String(body.count)
-        head(HTTPResponse(status: error.status, headerFields: fields), route: route, flush: false)
-        self.body(context.channel.allocator.buffer(bytes: body), flush: false)
-        end()
+        writeHead(HTTPResponse(status: error.status, headerFields: fields), route: route, flush: false)
+        writeBody(context.channel.allocator.buffer(bytes: body), flush: false)
+        writeEnd(trailers: nil, closing: false)
+    }
+
+    /// The client left: nothing more touches this connection (or its handler, which may be
+    /// gone), while the flight this request leads, if any, goes on for its followers.
+    func clientLeft() {
+        clientGone = true
     }
 
     /// The answer cannot be completed (a whole answer cut short): the connection closes.
     func abort() {
         guard !ended else { return }
+        flight?.record(.abort)
         ended = true
+        guard !clientGone else { return }
         context.close(promise: nil)
         handler.answered(keepAlive: false)
     }

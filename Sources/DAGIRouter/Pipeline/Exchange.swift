@@ -173,7 +173,7 @@ final class Exchange: UpstreamReceiver {
                 handler.exchange = self
                 // A pooled connection comes back reading; a client still busy with the answer
                 // before this one sends no new writability event to stop it.
-                if !writer.context.channel.isWritable { channel.setOption(.autoRead, value: false).whenFailure { _ in } }
+                if !writer.clientGone, !writer.context.channel.isWritable { channel.setOption(.autoRead, value: false).whenFailure { _ in } }
                 phase = .awaitingHead
                 channel.write(HTTPClientRequestPart.head(call.head), promise: nil)
                 if call.body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(call.body)), promise: nil) }
@@ -246,6 +246,7 @@ final class Exchange: UpstreamReceiver {
             detachUpstream(recycle: reusable)
             if let last, last.readableBytes > 0 { relay(last, flush: false) }
             let metered = meter()
+            if let candidate { writer.flight?.settle(Flight.Settled(metered: metered, candidate: candidate)) }
             let cost = Metered.dollars(metered.costUSD)
             if var head = heldHead {
                 head.headerFields[.dagiCost] = cost

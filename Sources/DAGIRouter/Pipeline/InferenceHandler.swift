@@ -54,6 +54,8 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case hummingbird
         /// Ours; the exchange once there is one.
         case ours(Exchange?)
+        /// Ours, from the cache or another request's upstream call (coalesced).
+        case cached(ClientWriter)
     }
 
     let router: RequestRouter
@@ -107,7 +109,11 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
             counted = false
             router.connections.close()
         }
-        if case .ours(let exchange?) = answering { exchange.clientClosed() }
+        switch answering {
+        case .ours(let exchange?): exchange.clientClosed()
+        case .cached(let writer): writer.clientLeft()
+        default: break
+        }
         answering = .nothing
         receiving = .discarding
         held.removeAll()
@@ -291,10 +297,12 @@ final class InferenceHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return answerError(error as? APIError ?? APIError(status: .internalServerError, code: "internal_error", message: "internal error"), incoming, context: context)
         }
         if !request.caller.isHop { router.agentSeen(request.caller.agent) }
-        let exchange = Exchange(
-            request: request, plan: plan, router: router,
-            writer: writer(for: incoming, keepAlive: request.keepAlive, context: context, caller: caller, headers: request.rateLimitHeaders), pool: pool
-        )
+        let writer = writer(for: incoming, keepAlive: request.keepAlive, context: context, caller: caller, headers: request.rateLimitHeaders)
+        // After the plan: a kept answer serves only a request allowed to reach its model. Its
+        // writer may end the answer (and start the next pipelined request) before this returns.
+        answering = .cached(writer)
+        if case .answered = router.answerFromCache(request, writer: writer) { return }
+        let exchange = Exchange(request: request, plan: plan, router: router, writer: writer, pool: pool)
         answering = .ours(exchange)
         exchange.start()
     }

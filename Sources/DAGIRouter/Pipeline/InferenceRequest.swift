@@ -54,6 +54,8 @@ struct InferenceRequest: Sendable {
     let rateLimitHeaders: HTTPFields?
     /// Whether the agent has a tokens-per-minute limit: its answer's tokens are counted when it ends.
     var countsTokens = false
+    /// What the response cache may do for it (nil: nothing).
+    var cache: CacheDirective?
 
     /// The model as the client named it.
     var requestedModel: String { fields.model ?? "" }

@@ -32,6 +32,7 @@ public enum ConfigReference {
         Section(path: "budgets.global", keys: BudgetLimit.configKeys),
         Section(path: "budgets.providers.NAME", keys: BudgetLimit.configKeys),
         Section(path: "alerts", keys: AlertsConfig.configKeys),
+        Section(path: "cache", keys: CacheConfig.configKeys),
     ]
 
     /// The reference as text: a block per section, a line per key — its name, its default
@@ -72,6 +73,7 @@ extension NodeConfig.CodingKeys: DocumentedKey {
         case .compat: return (nil, "the LLM proxy's and the AI provider service's APIs, for their agents (see compat:)")
         case .budgets: return (nil, "budgets beyond the agents' own, and when to warn (see budgets:)")
         case .alerts: return (nil, "where budget alerts go (see alerts:)")
+        case .cache: return (nil, "answers to deterministic requests kept on this node, identical requests merged (see cache:)")
         }
     }
 }

@@ -28,6 +28,8 @@ public struct NodeConfig: Sendable, Decodable {
     public var budgets: BudgetsConfig
     /// Where budget alerts go.
     public var alerts: AlertsConfig
+    /// Answers to deterministic requests kept on this node; identical requests merged.
+    public var cache: CacheConfig
 
     /// Where a node looks for Ollama when its config does not say (`ollama: null` turns it off).
     public static let defaultOllama = OllamaSection(url: HTTPURL(parsing: "http://127.0.0.1:11434")!)
@@ -42,6 +44,7 @@ public struct NodeConfig: Sendable, Decodable {
         self.compat = CompatConfig()
         self.budgets = BudgetsConfig()
         self.alerts = AlertsConfig()
+        self.cache = CacheConfig()
         self.node = node
         self.ollama = ollama
         self.metrics = metrics
@@ -50,7 +53,7 @@ public struct NodeConfig: Sendable, Decodable {
         self.swapper = swapper
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case node, ollama, metrics, agents, mesh, swapper, router, providers, cloudModels = "cloud_models", compat, budgets, alerts }
+    enum CodingKeys: String, CodingKey, CaseIterable { case node, ollama, metrics, agents, mesh, swapper, router, providers, cloudModels = "cloud_models", compat, budgets, alerts, cache }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -66,6 +69,7 @@ public struct NodeConfig: Sendable, Decodable {
         compat = try c.decode(.compat, default: CompatConfig())
         budgets = try c.decode(.budgets, default: BudgetsConfig())
         alerts = try c.decode(.alerts, default: AlertsConfig())
+        cache = try c.decode(.cache, default: CacheConfig())
         for name in budgets.providers.keys where providers[name] == nil {
             throw DecodingError.dataCorruptedError(forKey: .budgets, in: c, debugDescription: "budgets.providers names \"\(name)\", which providers: does not list")
         }

@@ -1,0 +1,168 @@
+import HTTPTypes
+import MeshHTTP
+import NIOCore
+import Synchronization
+
+/// One upstream call for a cacheable request, and everything its answer is needed for: the
+/// identical requests that arrived while it was on its way (coalescing) get every part of it as
+/// it comes, and once it has ended well it is kept in the cache.
+///
+/// The leader's ``ClientWriter`` records each part it writes here (on the leader's loop); each
+/// follower is written to on its own loop, the parts so far first. Past `max_entry_size` the
+/// parts are no longer held: no one joins after that and the answer is not kept, but the
+/// followers already in get the rest as it comes.
+final class Flight: Sendable {
+    /// What the leader's writer wrote, as it wrote it (before its own request's headers).
+    enum Part: Sendable {
+        case head(HTTPResponse, route: Candidate?)
+        case body(ByteBuffer)
+        case end(trailers: HTTPFields?, closing: Bool, settled: Settled?)
+        case error(APIError, route: Candidate?)
+        case abort
+
+        var isLast: Bool {
+            switch self {
+            case .head, .body: return false
+            case .end, .error, .abort: return true
+            }
+        }
+    }
+
+    /// What the answer used and cost, and where it ran: known just before its end.
+    struct Settled: Sendable {
+        let metered: Metered
+        let candidate: Candidate
+    }
+
+    let key: CacheKey
+    /// Whether the answer may be kept (no `Cache-Control: no-store`).
+    private let keep: Bool
+    private let streamed: Bool
+    private let limit: Int
+    private let ttlMilliseconds: Int64
+    private let now: @Sendable () -> Int64
+    /// Told once, at the end: the flight is over (and the answer to keep, if any).
+    private let ended: @Sendable (Flight, CachedAnswer?) -> Void
+
+    private struct State: ~Copyable {
+        var parts: [Part] = []
+        var bytes = 0
+        /// The parts so far are all held: a follower may still join, the answer may be kept.
+        var whole = true
+        var over = false
+        var followers: [FlightFollower] = []
+        var settled: Settled?
+    }
+
+    private let state = Mutex(State())
+
+    /// Followers of one flight at most; more wait for the cache or call upstream themselves.
+    static let maxFollowers = 1_000
+
+    init(
+        key: CacheKey, keep: Bool, streamed: Bool, config: CacheConfig, now: @escaping @Sendable () -> Int64,
+        ended: @escaping @Sendable (Flight, CachedAnswer?) -> Void
+    ) {
+        self.key = key
+        self.keep = keep
+        self.streamed = streamed
+        self.limit = Int(config.maxEntrySize.bytes)
+        self.ttlMilliseconds = config.ttl.milliseconds
+        self.now = now
+        self.ended = ended
+    }
+
+    /// Adds a follower, which is sent the parts so far at once; false when the flight is over
+    /// or no longer holds its parts.
+    func join(_ follower: FlightFollower) -> Bool {
+        state.withLock { state in
+            guard !state.over, state.whole, state.followers.count < Self.maxFollowers else { return false }
+            state.followers.append(follower)
+            // Sent under the lock: every later part reaches this follower after these.
+            if !state.parts.isEmpty { follower.send(state.parts) }
+            return true
+        }
+    }
+
+    var hasFollowers: Bool { state.withLock { !$0.followers.isEmpty } }
+
+    /// The answer's usage and place, recorded just before its end.
+    func settle(_ settled: Settled) {
+        state.withLock { $0.settled = settled }
+    }
+
+    /// A part the leader wrote: held, and sent to every follower.
+    func record(_ part: Part) {
+        var part = part
+        let (followers, answer): ([FlightFollower], CachedAnswer??) = state.withLock { state in
+            guard !state.over else { return ([], nil) }
+            if case .end(let trailers, let closing, nil) = part { part = .end(trailers: trailers, closing: closing, settled: state.settled) }
+            if state.whole {
+                if case .body(let chunk) = part { state.bytes += chunk.readableBytes }
+                if state.bytes > limit {
+                    state.whole = false
+                    state.parts = []
+                } else {
+                    state.parts.append(part)
+                }
+            }
+            guard part.isLast else { return (state.followers, nil) }
+            state.over = true
+            let answer = state.whole && keep ? Self.answer(state.parts, key: key, streamed: streamed, now: now(), ttl: ttlMilliseconds) : nil
+            state.parts = []
+            return (state.followers, .some(answer))
+        }
+        for follower in followers { follower.send([part]) }
+        if let answer { ended(self, answer) }
+    }
+
+    /// The answer to keep from a flight's parts: a 200 that ended cleanly with its usage known.
+    private static func answer(_ parts: [Part], key: CacheKey, streamed: Bool, now: Int64, ttl: Int64) -> CachedAnswer? {
+        guard case .head(let head, _)? = parts.first, head.status == .ok,
+              case .end(_, false, let settled?)? = parts.last
+        else { return nil }
+        var body = ByteBuffer()
+        for case .body(var chunk) in parts { body.writeBuffer(&chunk) }
+        let candidate = settled.candidate
+        return CachedAnswer(
+            key: key, contentType: head.headerFields[.contentType] ?? "application/json", streamed: streamed, body: body, model: candidate.model,
+            servedBy: candidate.node, provider: candidate.provider, usage: settled.metered.usage, costUSD: settled.metered.costUSD,
+            savingUSD: settled.metered.savingUSD, createdAt: now, expiresAt: now.saturatingPlus(ttl)
+        )
+    }
+}
+
+/// The flights in the air, by key: a cacheable request that misses the cache joins the one for
+/// its key, or becomes the leader of a new one. Bounded: past ``maxFlights`` a request goes alone.
+final class Flights: Sendable {
+    private let flights = Mutex<[CacheKey: Flight]>([:])
+    static let maxFlights = 10_000
+
+    enum Place {
+        /// Its answer comes from the flight's leader.
+        case follower
+        /// It makes the call; its writer records into the flight.
+        case leader(Flight)
+        /// It makes the call alone (too many flights).
+        case alone
+    }
+
+    func enter(_ key: CacheKey, follower: FlightFollower, makeFlight: () -> Flight) -> Place {
+        flights.withLock { flights in
+            if let flight = flights[key], flight.join(follower) { return .follower }
+            guard flights.count < Self.maxFlights || flights[key] != nil else { return .alone }
+            let flight = makeFlight()
+            flights[key] = flight
+            return .leader(flight)
+        }
+    }
+
+    /// A flight is over: later requests for its key no longer join it.
+    func land(_ flight: Flight) {
+        flights.withLock { flights in
+            if flights[flight.key] === flight { flights[flight.key] = nil }
+        }
+    }
+
+    var count: Int { flights.withLock { $0.count } }
+}

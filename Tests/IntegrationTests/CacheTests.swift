@@ -1,0 +1,165 @@
+import Foundation
+import MeshCore
+import Testing
+
+/// The response cache and coalescing on a real node with a fake cloud provider that counts its
+/// calls: a repeated deterministic request makes no call, costs nothing and says `hit`; every
+/// parameter (Ollama's `num_ctx` too) and the agent are part of the key; sampled requests are
+/// never served from the cache nor merged; identical concurrent requests make one call, whole
+/// and streamed, through the official openai client; kept answers survive a restart.
+@Suite(.serialized) struct CacheTests {
+    static let bobKey = "sk-bob-test-key-0123456789abcdef0123"
+
+    /// gpt-mini at $1 / $10,000 per million tokens: an answer costs what can be seen.
+    static func node(_ root: TemporaryDirectory, _ fake: FakeProvider, id: String = "ca") throws -> GuardianProcess {
+        try MeshHarness.make(
+            root: root, ids: [id], links: [:],
+            extra: [id: """
+                ollama: null
+                agents:
+                  - { name: atlas, key_env: DAGI_KEY_ATLAS, allow_cloud: true }
+                  - { name: bob, key_env: DAGI_KEY_BOB, allow_cloud: true }
+                providers:
+                  openai: { kind: openai, key_env: OPENAI_API_KEY, base_url: \(fake.baseURL)/v1 }
+                cloud_models:
+                  gpt-mini: { provider: openai, id: gpt-4.1-mini, input: 1, output: 10000 }
+                """],
+            environment: ["DAGI_KEY_ATLAS": RouterTests.key, "DAGI_KEY_BOB": bobKey, "OPENAI_API_KEY": CompatTests.openAIKey]
+        )[id]!
+    }
+
+    static func post(_ node: GuardianProcess, _ body: String, path: String = "/v1/chat/completions", key: String = RouterTests.key, headers: [(String, String)] = []) async throws -> HTTP.Reply {
+        try await HTTP.send("POST", node.baseURL + path, body: Array(body.utf8), headers: [("authorization", "Bearer \(key)"), ("content-type", "application/json")] + headers, timeout: .seconds(60))
+    }
+
+    static func cache(_ reply: HTTP.Reply) -> String? { reply.headers.first(name: "x-dagi-cache") }
+
+    @Test func aRepeatedDeterministicRequestIsAnsweredFromTheCache() async throws {
+        let root = TemporaryDirectory()
+        let fake = try await FakeProvider(kind: "openai", key: CompatTests.openAIKey)
+        defer { fake.stop() }
+        let node = try Self.node(root, fake)
+        try await withGuardians([node]) {
+            try await node.start()
+            let question = #"{"model":"gpt-mini","temperature":0,"max_tokens":8,"messages":[{"role":"user","content":"What is a mesh?"}]}"#
+            let first = try await Self.post(node, question)
+            #expect(first.status == 200, "\(first.text)")
+            #expect(Self.cache(first) == "miss")
+            #expect(first.headers.first(name: "x-dagi-route") == "cloud:openai")
+            let cost = try #require(first.headers.first(name: "x-dagi-cost-usd").flatMap(Double.init))
+            #expect(cost > 0)
+            #expect(try await fake.requestCount == 1)
+
+            // The same request, its keys in another order and spaced otherwise: no call.
+            let again = try await Self.post(node, #"{ "messages": [ {"content": "What is a mesh?", "role": "user"} ], "max_tokens": 8, "model": "gpt-mini", "temperature": 0 }"#)
+            #expect(again.status == 200, "\(again.text)")
+            #expect(Self.cache(again) == "hit")
+            #expect(again.headers.first(name: "x-dagi-route") == "cache")
+            #expect(again.headers.first(name: "x-dagi-cost-usd") == "0.00000000")
+            #expect(try again.json()["choices"] == first.json()["choices"])
+            #expect(try again.json()["usage"] == first.json()["usage"])
+            #expect(try await fake.requestCount == 1)
+
+            // A stream is kept as a stream and replayed as one.
+            let streamed = #"{"model":"gpt-mini","temperature":0,"stream":true,"messages":[{"role":"user","content":"Stream about meshes."}]}"#
+            let live = try await Self.post(node, streamed)
+            #expect(live.status == 200 && Self.cache(live) == "miss", "\(live.text)")
+            let replayed = try await Self.post(node, streamed)
+            #expect(Self.cache(replayed) == "hit")
+            #expect(replayed.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true)
+            #expect(replayed.text == live.text && replayed.text.contains("data: [DONE]"), "\(replayed.text)")
+            #expect(try await fake.requestCount == 2)
+
+            // Sampled requests are never served from the cache; x-dagi-cache: force opts one in.
+            let sampled = #"{"model":"gpt-mini","temperature":0.7,"max_tokens":8,"messages":[{"role":"user","content":"What is a mesh?"}]}"#
+            for _ in 0..<2 {
+                let reply = try await Self.post(node, sampled)
+                #expect(reply.status == 200 && Self.cache(reply) == nil, "\(reply.text)")
+            }
+            #expect(try await fake.requestCount == 4)
+            #expect(Self.cache(try await Self.post(node, sampled, headers: [("x-dagi-cache", "force")])) == "miss")
+            #expect(Self.cache(try await Self.post(node, sampled, headers: [("x-dagi-cache", "force")])) == "hit")
+            #expect(try await fake.requestCount == 5)
+
+            // Cache-Control: no-cache asks afresh; x-dagi-cache: off leaves the cache alone.
+            #expect(Self.cache(try await Self.post(node, question, headers: [("cache-control", "no-cache")])) == "miss")
+            #expect(Self.cache(try await Self.post(node, question, headers: [("x-dagi-cache", "off")])) == nil)
+            #expect(try await fake.requestCount == 7)
+
+            // Ollama's options are part of the key: another num_ctx is another request.
+            let ollama = { (context: Int) in
+                #"{"model":"gpt-mini","stream":false,"options":{"temperature":0,"num_ctx":\#(context)},"messages":[{"role":"user","content":"What is a mesh?"}]}"#
+            }
+            #expect(Self.cache(try await Self.post(node, ollama(2048), path: "/api/chat")) == "miss")
+            let ollamaHit = try await Self.post(node, ollama(2048), path: "/api/chat")
+            #expect(Self.cache(ollamaHit) == "hit")
+            #expect(try ollamaHit.json()["message"]?["content"]?.stringValue?.isEmpty == false, "\(ollamaHit.text)")
+            #expect(Self.cache(try await Self.post(node, ollama(4096), path: "/api/chat")) == "miss")
+            #expect(try await fake.requestCount == 9)
+
+            // Each agent has its own answers.
+            #expect(Self.cache(try await Self.post(node, question, key: Self.bobKey)) == "miss")
+            #expect(try await fake.requestCount == 10)
+
+            // The ledger: hits cost nothing and save what the answer cost.
+            try await poll(timeout: .seconds(15), "the ledger to hold the hits") {
+                let rows = try await HTTP.get(node.baseURL + "/v1/usage?limit=100").json()["data"]?.arrayValue ?? []
+                return rows.filter { $0["cache_hit"] == true }.count == 4
+            }
+            let rows = try await HTTP.get(node.baseURL + "/v1/usage?limit=100").json()["data"]?.arrayValue ?? []
+            let hit = try #require(rows.first { $0["request_id"]?.stringValue == again.headers.first(name: "x-request-id") }, "\(rows.map(\.jsonString))")
+            #expect(hit["cache_hit"] == true && hit["route"] == "cache" && hit["cost_usd"]?.doubleValue == 0, "\(hit.jsonString)")
+            #expect(abs((hit["saving_usd"]?.doubleValue ?? 0) - cost) < 1e-9, "\(hit.jsonString)")
+            #expect(hit["agent"] == "atlas" && hit["model"] == "gpt-mini")
+
+            // Kept answers outlive the process.
+            _ = try await node.stop()
+            try await node.start()
+            let afterRestart = try await Self.post(node, question)
+            #expect(Self.cache(afterRestart) == "hit", "\(afterRestart.text)")
+            #expect(try await fake.requestCount == 10)
+        }
+    }
+
+    @Test func identicalConcurrentRequestsMakeOneUpstreamCall() async throws {
+        let root = TemporaryDirectory()
+        let fake = try await FakeProvider(kind: "openai", key: CompatTests.openAIKey)
+        defer { fake.stop() }
+        // Slow enough that all ten are in the air together.
+        try await fake.control(["delay_ms": 1500])
+        let node = try Self.node(root, fake, id: "cb")
+        try await withGuardians([node]) {
+            try await node.start()
+            let script = RealModels.repository + "/scripts/fixtures/openai_concurrent.py"
+            for (mode, prompt) in [("whole", "Ten at once, whole."), ("stream", "Ten at once, streamed.")] {
+                let before = try await fake.requestCount
+                let (code, out, err) = try await Python.run(script, [node.baseURL + "/v1", "gpt-mini", RouterTests.key, "10", mode, prompt])
+                #expect(code == 0, "\(err)")
+                let answers = try JSONValue.parse(Array(out.utf8))["answers"]?.arrayValue ?? []
+                #expect(answers.count == 10)
+                let contents = Set(answers.compactMap { $0["content"]?.stringValue })
+                #expect(contents.count == 1 && contents.first?.hasPrefix("echo: ") == true, "\(mode): \(out)")
+                let outcomes = answers.compactMap { $0["cache"]?.stringValue }.sorted()
+                #expect(outcomes == Array(repeating: "coalesced", count: 9) + ["miss"], "\(mode): \(outcomes)")
+                if mode == "stream" { #expect(answers.allSatisfy { ($0["chunks"]?.intValue ?? 0) > 2 }, "\(out)") }
+                #expect(try await fake.requestCount == before + 1, "\(mode)")
+            }
+
+            // Sampled requests are never merged: ten calls.
+            let before = try await fake.requestCount
+            let (code, out, err) = try await Python.run(script, [node.baseURL + "/v1", "gpt-mini", RouterTests.key, "10", "whole", "Ten sampled.", "0.7"])
+            #expect(code == 0, "\(err)")
+            #expect(try JSONValue.parse(Array(out.utf8))["answers"]?.arrayValue?.allSatisfy { $0["cache"] == .null } == true, "\(out)")
+            #expect(try await fake.requestCount == before + 10)
+
+            // Eighteen coalesced rows, each free and saving what the call cost.
+            try await poll(timeout: .seconds(15), "the ledger to hold the coalesced requests") {
+                let rows = try await HTTP.get(node.baseURL + "/v1/usage?limit=100").json()["data"]?.arrayValue ?? []
+                return rows.filter { $0["cache_hit"] == true }.count == 18
+            }
+            let rows = try await HTTP.get(node.baseURL + "/v1/usage?limit=100").json()["data"]?.arrayValue ?? []
+            let merged = rows.filter { $0["cache_hit"] == true }
+            #expect(merged.allSatisfy { $0["cost_usd"]?.doubleValue == 0 && ($0["saving_usd"]?.doubleValue ?? 0) > 0 }, "\(merged.map(\.jsonString))")
+        }
+    }
+}
