@@ -162,4 +162,44 @@ import Testing
             #expect(merged.allSatisfy { $0["cost_usd"]?.doubleValue == 0 && ($0["saving_usd"]?.doubleValue ?? 0) > 0 }, "\(merged.map(\.jsonString))")
         }
     }
+
+    /// A request whose client hangs up while others wait on its call: they still get the
+    /// answer. With no one waiting, its flight ends with it and the next request calls anew.
+    @Test func aLeaderLeavingCutsNeitherItsFollowersNorLaterRequests() async throws {
+        let root = TemporaryDirectory()
+        let fake = try await FakeProvider(kind: "openai", key: CompatTests.openAIKey)
+        defer { fake.stop() }
+        try await fake.control(["delay_ms": 2000])
+        let node = try Self.node(root, fake, id: "cc")
+        try await withGuardians([node]) {
+            try await node.start()
+            let question = #"{"model":"gpt-mini","temperature":0,"max_tokens":8,"messages":[{"role":"user","content":"Who leads?"}]}"#
+            let leader = try RawConnection(port: node.port)
+            leader.send(RawHTTP.post("/v1/chat/completions", question))
+            try await poll(timeout: .seconds(10), "the leader's call to reach the provider") { try await fake.requestCount == 1 }
+            let follower = Task { try await Self.post(node, question) }
+            try await poll(timeout: .seconds(10), "the second request to join the flight") {
+                try await HTTP.get(node.baseURL + "/metrics").text.split(separator: "\n").contains {
+                    $0.hasPrefix("dagi_router_cache") && $0.contains(#"outcome="coalesced""#) && $0.hasSuffix(" 1")
+                }
+            }
+            leader.shutdown()
+            let answer = try await follower.value
+            #expect(answer.status == 200 && Self.cache(answer) == "coalesced", "\(answer.status) \(answer.text)")
+            #expect(try answer.json()["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue?.hasPrefix("echo: ") == true, "\(answer.text)")
+            #expect(try await fake.requestCount == 1)
+
+            // Alone, a leader that leaves takes its flight with it: the same request later is
+            // called afresh rather than left waiting on a call no one finishes.
+            let other = #"{"model":"gpt-mini","temperature":0,"max_tokens":8,"messages":[{"role":"user","content":"Who left?"}]}"#
+            let lone = try RawConnection(port: node.port)
+            lone.send(RawHTTP.post("/v1/chat/completions", other))
+            try await poll(timeout: .seconds(10), "the lone call to reach the provider") { try await fake.requestCount == 2 }
+            lone.shutdown()
+            try await fake.control(["delay_ms": 0])
+            let fresh = try await Self.post(node, other)
+            #expect(fresh.status == 200 && Self.cache(fresh) == "miss", "\(fresh.status) \(fresh.text)")
+            #expect(try await fake.requestCount == 3)
+        }
+    }
 }

@@ -35,6 +35,9 @@ final class Flight: Sendable {
     }
 
     let key: CacheKey
+    /// When it took off: a flight older than any request may last is not joined (a safety net;
+    /// every way an exchange ends records its end here).
+    let started = ContinuousClock.now
     /// Whether the answer may be kept (no `Cache-Control: no-store`).
     private let keep: Bool
     private let streamed: Bool
@@ -84,7 +87,18 @@ final class Flight: Sendable {
         }
     }
 
-    var hasFollowers: Bool { state.withLock { !$0.followers.isEmpty } }
+    /// The leader's client left: with no one waiting the flight ends here (true), else it goes
+    /// on for its followers (false). One step, so no follower joins a flight that is dropped.
+    func abandonIfAlone() -> Bool {
+        let alone = state.withLock { state in
+            guard !state.over, state.followers.isEmpty else { return false }
+            state.over = true
+            state.parts = []
+            return true
+        }
+        if alone { ended(self, nil) }
+        return alone
+    }
 
     /// The answer's usage and place, recorded just before its end.
     func settle(_ settled: Settled) {
@@ -147,9 +161,9 @@ final class Flights: Sendable {
         case alone
     }
 
-    func enter(_ key: CacheKey, follower: FlightFollower, makeFlight: () -> Flight) -> Place {
+    func enter(_ key: CacheKey, follower: FlightFollower, maxAge: Duration, makeFlight: () -> Flight) -> Place {
         flights.withLock { flights in
-            if let flight = flights[key], flight.join(follower) { return .follower }
+            if let flight = flights[key], ContinuousClock.now - flight.started < maxAge, flight.join(follower) { return .follower }
             guard flights.count < Self.maxFlights || flights[key] != nil else { return .alone }
             let flight = makeFlight()
             flights[key] = flight

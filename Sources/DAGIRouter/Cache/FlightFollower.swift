@@ -47,7 +47,7 @@ final class FlightFollower: Sendable {
                 writer.end(trailers: trailers, closing: closing)
                 if let settled {
                     router.servedFromCache(
-                        request, how: .coalesced, model: settled.candidate.model, usage: settled.metered.usage, status: status,
+                        request, model: settled.candidate.model, usage: settled.metered.usage, status: status,
                         savingUSD: settled.metered.costUSD + settled.metered.savingUSD
                     )
                 }

@@ -16,11 +16,13 @@ extension RequestRouter {
         guard let directive = request.cache, let cache else { return .call }
         if directive.lookup, let answer = cache.answer(for: directive.key) {
             writer.replay(answer, node: store.nodeID)
-            servedFromCache(request, how: .hit, model: answer.model, usage: answer.usage, status: 200, savingUSD: answer.costUSD + answer.savingUSD)
+            metrics.cache(.hit)
+            servedFromCache(request, model: answer.model, usage: answer.usage, status: 200, savingUSD: answer.costUSD + answer.savingUSD)
             return .answered
         }
         let follower = FlightFollower(writer: writer, request: request, router: self)
-        let place = flights.enter(directive.key, follower: follower) {
+        // A flight outlives no request: twice the deadline is past any that could still end.
+        let place = flights.enter(directive.key, follower: follower, maxAge: config.requestTimeout.duration * 2) {
             let flights = self.flights
             return Flight(key: directive.key, keep: directive.keep, streamed: request.stream, config: cache.config, now: now) { flight, answer in
                 flights.land(flight)
@@ -29,6 +31,7 @@ extension RequestRouter {
         }
         switch place {
         case .follower:
+            metrics.cache(.coalesced)
             return .answered
         case .leader(let flight):
             metrics.cache(.miss)
@@ -47,9 +50,8 @@ extension RequestRouter {
 
     /// The ledger row and metrics of a request answered without an upstream call of its own:
     /// it cost nothing and saved what the answer cost when it was made.
-    func servedFromCache(_ request: InferenceRequest, how: CacheService, model: String, usage: TokenUsage, status: Int, savingUSD: Double) {
+    func servedFromCache(_ request: InferenceRequest, model: String, usage: TokenUsage, status: Int, savingUSD: Double) {
         let latency = ContinuousClock.now - request.started
-        metrics.cache(how)
         metrics.finished(model: model, route: Self.cacheRoute, status: status, latency: latency, firstByte: nil, tokensIn: 0, tokensOut: 0, costUSD: 0)
         ledger.record(UsageRecord(
             nodeID: store.nodeID, id: 0, ts: now(), requestID: request.requestID, agent: request.caller.agent, model: request.requestedModel,

@@ -79,11 +79,15 @@ extension Exchange {
     /// The client hung up: stop the upstream at once so the model stops generating.
     func clientClosed() {
         if case .done = phase { return }
-        if writer.flight?.hasFollowers == true {
-            // Others wait on this answer: it goes on for them, read as fast as it comes.
-            writer.clientLeft()
-            upstream?.setOption(.autoRead, value: true).whenFailure { _ in }
-            return
+        if let flight = writer.flight {
+            if flight.abandonIfAlone() {
+                writer.flight = nil
+            } else {
+                // Others wait on this answer: it goes on for them, read as fast as it comes.
+                writer.clientLeft()
+                upstream?.setOption(.autoRead, value: true).whenFailure { _ in }
+                return
+            }
         }
         switch phase {
         case .done: return
