@@ -11,7 +11,8 @@ same mock answers as OpenAI, Anthropic and Gemini providers (cloud models bench-
 bench-anthropic, bench-gemini), and the router's added latency and per-chunk stream cost for each
 are printed beside OpenAI passthrough's, so translation is measured against relaying. The
 compatibility APIs (the LLM proxy's and the provider service's paths) are timed against /v1 with
-the same chat. With BASELINE_BIN set to the
+the same chat. The response cache's hit path is timed against a direct call to the upstream, and
+100 identical concurrent requests merged into one upstream call against 100 calls. With BASELINE_BIN set to the
 release directory of an earlier build, that build's router runs too ("baseline"), against the
 same upstream in the same run, so a change is measured against what it replaced.
 """
@@ -238,6 +239,73 @@ litellm_settings:
         print("%s vs %s: p50 %+.3f ms (c=1), req/s %.2fx (c=1), %.2fx (c=10)" % (
             name, base, measured[(name, 1)]["p50"] - measured[(base, 1)]["p50"], measured[(name, 1)]["rps"] / measured[(base, 1)]["rps"],
             measured[(name, 10)]["rps"] / measured[(base, 10)]["rps"]))
+
+    # The response cache: a repeated deterministic request (temperature 0) is answered from the
+    # node's cache. Its latency and throughput against a direct call to the upstream (the fastest
+    # there is) and against the router's ordinary path (the sampled BODY above), in this run.
+    cached_body = json.dumps({"model": "mock", "temperature": 0, "messages": [{"role": "user", "content": "Hello there, how are you today?"}],
+                              "max_tokens": 16})
+    router_url = "http://127.0.0.1:%d/v1/chat/completions" % gport
+    for _ in range(2):
+        reply = urllib.request.urlopen(urllib.request.Request(router_url, data=cached_body.encode(), headers={
+            "content-type": "application/json", "authorization": "Bearer " + KEY}), timeout=60)
+        reply.read()
+    if reply.headers.get("x-dagi-cache") != "hit":
+        raise SystemExit("the repeated deterministic request was not a cache hit: %s" % reply.headers.get("x-dagi-cache"))
+    print()
+    print("response cache (a repeated temperature-0 request, answered from this node's cache; direct: the same request to the upstream):")
+    print("%-8s %4s %10s %10s %10s %8s" % ("path", "conc", "req/s", "p50 ms", "p99 ms", "errors"))
+    hits = {}
+    for c in (1, 10):
+        for name, url, auth in (("direct", "http://127.0.0.1:%d/v1/chat/completions" % upstream, None), ("router", router_url, KEY),
+                                ("hit", router_url, KEY)):
+            r = hits[(name, c)] = wrk(url, c, auth, BODY if name == "router" else cached_body)
+            print("%-8s %4d %10.0f %10.3f %10.3f %8d" % (name, c, r["rps"], r["p50"], r["p99"], r["errors"]))
+    print("cache hit vs direct call: p50 %.3f vs %.3f ms (%.2fx), req/s %.2fx (c=1), %.2fx (c=10); vs the router's uncached path p50 %+.3f ms" % (
+        hits[("hit", 1)]["p50"], hits[("direct", 1)]["p50"], hits[("hit", 1)]["p50"] / hits[("direct", 1)]["p50"],
+        hits[("hit", 1)]["rps"] / hits[("direct", 1)]["rps"], hits[("hit", 10)]["rps"] / hits[("direct", 10)]["rps"],
+        hits[("hit", 1)]["p50"] - hits[("router", 1)]["p50"]))
+
+    # Coalescing: 100 identical requests at once to a cloud model whose upstream takes 200 ms,
+    # merged (temperature 0: one upstream call, fanned out) and not (x-dagi-cache: off: 100 calls).
+    import threading
+    def upstream_calls():
+        return int(urllib.request.urlopen("http://127.0.0.1:%d/count" % upstream, timeout=10).read())
+
+    def burst(n, body, headers):
+        barrier, statuses = threading.Barrier(n), []
+        def one():
+            barrier.wait()
+            try:
+                reply = urllib.request.urlopen(urllib.request.Request(router_url, data=body.encode(), headers=headers), timeout=60)
+                reply.read()
+                statuses.append(reply.status)
+            except Exception as error:  # counted as a failure below
+                statuses.append(str(error))
+        threads = [threading.Thread(target=one) for _ in range(n)]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return (time.perf_counter() - t0) * 1000, sum(1 for s in statuses if s != 200)
+
+    print()
+    print("coalescing (100 identical requests at once; the upstream answers each call in 200 ms):")
+    merged = {}
+    for round_, (name, extra) in enumerate((("merged", {}), ("separate", {"x-dagi-cache": "off"}), ("merged", {}), ("separate", {"x-dagi-cache": "off"}))):
+        body = json.dumps({"model": "bench-openai", "temperature": 0, "mock_delay_ms": 200, "max_tokens": 16,
+                           "messages": [{"role": "user", "content": "Round %d of the coalescing benchmark." % round_}]})
+        headers = dict({"content-type": "application/json", "authorization": "Bearer " + KEY}, **extra)
+        before = upstream_calls()
+        elapsed, failed = burst(100, body, headers)
+        merged.setdefault(name, []).append((elapsed, upstream_calls() - before, failed))
+    for name, runs in merged.items():
+        print("%-8s upstream calls %s, all 100 answered in %s ms, failures %s" % (
+            name, [r[1] for r in runs], ["%.0f" % r[0] for r in runs], [r[2] for r in runs]))
+    best = lambda name: min(r[0] for r in merged[name])
+    print("coalescing: %d upstream call(s) instead of %d; 100 answers in %.0f ms vs %.0f ms (%.2fx)" % (
+        merged["merged"][-1][1], merged["separate"][-1][1], best("merged"), best("separate"), best("separate") / best("merged")))
 
     # The cloud path: the router's added latency per provider kind (non-streamed, c=1), and the
     # cost of one more streamed chunk through each adapter (timing 8- and 200-chunk streams).

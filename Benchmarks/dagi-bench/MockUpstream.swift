@@ -27,11 +27,17 @@ struct MockUpstream: AsyncParsableCommand {
             {"candidates":[{"content":{"parts":[{"text":"Hello! This is a fixed answer from the benchmark upstream."}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":12,"totalTokenCount":24},"modelVersion":"mock"}
             """)
         let streams = StreamCache(defaultChunks: chunks)
+        let served = Atomic<Int>(0)
         let router = Router()
         router.get("/health") { _, _ in "ok" }
+        // Chat requests answered so far (the coalescing benchmark counts upstream calls).
+        router.get("/count") { _, _ in String(served.load(ordering: .relaxed)) }
         for path in ["/v1/chat/completions", "/v1/completions"] {
             router.post(RouterPath(path)) { request, _ -> Response in
                 let body = try await Self.body(request)
+                served.add(1, ordering: .relaxed)
+                // A slow upstream on request: `"mock_delay_ms": N` in the body.
+                if let delay = Self.delay(body) { try await Task.sleep(for: .milliseconds(delay)) }
                 guard let chunks = streams.chunks(body, tokensKey: "max_tokens") else { return Self.json(openAI) }
                 return Self.sse(streams.stream(.openAI, chunks: chunks))
             }
@@ -56,6 +62,12 @@ struct MockUpstream: AsyncParsableCommand {
     static func body(_ request: Request) async throws -> String {
         var request = request
         return String(buffer: try await request.collectBody(upTo: 1 << 20))
+    }
+
+    /// The `mock_delay_ms` a body asks for, if any (a plain scan, as for the stream length).
+    static func delay(_ body: String) -> Int? {
+        guard let range = body.range(of: "\"mock_delay_ms\":") else { return nil }
+        return Int(body[range.upperBound...].drop { $0 == " " }.prefix { $0.isNumber }.prefix(5))
     }
 
     static func json(_ body: ByteBuffer) -> Response {
