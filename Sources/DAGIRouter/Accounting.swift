@@ -9,7 +9,8 @@ struct Metered: Sendable {
     /// The upstream reported no usage: the counts are estimated from the bytes.
     var estimated: Bool
     var costUSD: Double
-    /// What the same tokens would have cost on the reference cloud model, less the cost.
+    /// What the same tokens would have cost on the reference cloud model — or, without one, on
+    /// the same model without its prompt cache — less the cost.
     var savingUSD: Double
 
     /// `%.8f` for a cost, without Foundation's formatter on every answer: counted in units of
@@ -41,7 +42,7 @@ extension RequestRouter {
         let price = candidate.isCloud ? catalog.cloud.price(provider: candidate.provider ?? "", id: candidate.model) : Price.free
         let cost = price.cost(of: usage)
         let reference = config.referenceModel.flatMap { catalog.cloud.price(ofModelNamed: $0) }
-        return Metered(usage: usage, estimated: estimated, costUSD: cost, savingUSD: (reference?.cost(of: usage) ?? cost) - cost)
+        return Metered(usage: usage, estimated: estimated, costUSD: cost, savingUSD: (reference?.cost(of: usage) ?? price.uncachedCost(of: usage)) - cost)
     }
 
     /// Everything that happens when an answer ends: the lease, the candidate's health, metrics,

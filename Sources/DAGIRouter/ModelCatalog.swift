@@ -24,7 +24,11 @@ public final class ModelCatalog: Sendable {
         /// Usable model rows by name: this node's, and those of online peers.
         var models: [String: [ModelRecord]] = [:]
         var nodeURLs: [String: String] = [:]
+        /// The agents as their tiers make them (limits, cloud), by name.
         var agents: [String: AgentRecord] = [:]
+        /// Their call policies (priority, min_interval, prompt_cache), read once per change.
+        var policies: [String: CallPolicy] = [:]
+        var tiers: [String: TierConfig] = [:]
         /// Per agent: its preferred nodes, then its assigned nodes by priority.
         var preferences: [String: [String]] = [:]
         /// Every name a request may use (aliases, Swapper names, models, cloud models), sorted.
@@ -41,11 +45,15 @@ public final class ModelCatalog: Sendable {
     let swapperNames: SwapperNames
     let ollamaURL: String?
     let cloud: CloudProviders
+    let tiers: [String: TierConfig]
     private let snapshot = Mutex(Snapshot())
     /// The rows the snapshot was built from, and the online set it assumed.
     private let rows = Mutex<(rows: RoutingRows, online: Set<String>)?>(nil)
 
-    public init(store: MeshStore, aliases: [String: [String]], swapperNames: SwapperNames, ollamaURL: String?, cloud: CloudProviders = .none) {
+    public init(store: MeshStore, aliases: [String: [String]], swapperNames: SwapperNames, ollamaURL: String?, cloud: CloudProviders = .none,
+        tiers: [String: TierConfig] = [:]
+    ) {
+        self.tiers = tiers
         self.store = store
         self.aliases = aliases
         self.swapperNames = swapperNames
@@ -101,7 +109,15 @@ public final class ModelCatalog: Sendable {
         for model in fresh.models where online.contains(model.nodeID) && model.reachable {
             next.models[model.name, default: []].append(model)
         }
-        for agent in fresh.agents { next.agents[agent.name] = agent }
+        next.tiers = tiers
+        for agent in fresh.agents {
+            var policy = CallPolicy(json: agent.callPolicy)
+            var effective = tiers[agent.tier]?.applied(to: agent, policy: &policy) ?? agent
+            // Low priority stays on the mesh.
+            if policy.priority == .low { effective.allowCloud = false }
+            next.agents[agent.name] = effective
+            next.policies[agent.name] = policy
+        }
         for agent in fresh.agents {
             let assigned = fresh.assignments.filter { $0.agent == agent.name }.sorted { $0.priority < $1.priority }.map(\.nodeID)
             next.preferences[agent.name] = agent.preferNodes + assigned.filter { !agent.preferNodes.contains($0) }

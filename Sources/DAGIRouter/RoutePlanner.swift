@@ -59,6 +59,9 @@ extension ModelCatalog.Snapshot {
         if let policy, !policy.allowedModels.isEmpty, forced == nil, !policy.allowedModels.contains(requested) {
             throw .notAllowed(requested, agent: policy.name, allowed: policy.allowedModels)
         }
+        if let policy, forced == nil, let tier = tiers[policy.tier], !tier.models.isEmpty, !tier.models.contains(requested) {
+            throw .notAllowed(requested, agent: policy.name, allowed: tier.models)
+        }
         var candidates = CandidateList()
         if forced == nil, let (prefix, rest) = Self.pin(requested), !localOnly {
             if let model = cloud.pinned(provider: prefix, model: rest) {

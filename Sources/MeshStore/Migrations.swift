@@ -281,6 +281,11 @@ enum Migrations {
             // of a busy ledger, stay out of that scan.
             try db.execute(sql: "CREATE INDEX usage_costly_ts ON usage(ts) WHERE cost_usd > 0")
         }
+        migrator.registerMigration("v6: agent call policy") { db in
+            // Priority, min_interval and prompt_cache, as one JSON object (see CallPolicy): the
+            // policies added after these go in it too, without another schema.
+            try db.execute(sql: "ALTER TABLE agent ADD COLUMN call_policy TEXT")
+        }
         return migrator
     }
 }

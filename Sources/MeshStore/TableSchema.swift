@@ -92,7 +92,7 @@ public struct TableSchema: Sendable {
                 ("prefer_nodes", .names(max: 256)), ("stale_after_ms", .integer(0...(10 * 31_536_000_000))),
                 ("budget_daily_usd", ColumnRule.real(0...1e12).orNull), ("budget_monthly_usd", ColumnRule.real(0...1e12).orNull),
                 ("deleted", .flag), ("rpm", ColumnRule.integer(0...1_000_000_000).orNull), ("tpm", ColumnRule.integer(0...1_000_000_000_000).orNull),
-                ("on_exceed", ColumnRule.text(16).orNull),
+                ("on_exceed", ColumnRule.text(16).orNull), ("call_policy", ColumnRule.text(CallPolicy.maxStoredBytes).orNull),
             ],
             owner: nil
         ),

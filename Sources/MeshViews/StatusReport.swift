@@ -91,11 +91,18 @@ public struct AgentView: Codable, Sendable {
     public var budgetMonthlyUSD: Double?
     /// Spent today (UTC), mesh-wide.
     public var spentTodayUSD: Double?
+    public var rpm: Int?
+    public var tpm: Int?
+    /// Its call policy: `low`, `normal` or `high`; the cache interval; `auto` or `off`.
+    public var priority: String
+    public var minIntervalMs: Int64?
+    public var promptCache: String
 
     enum CodingKeys: String, CodingKey {
         case name, tier, status, lastSeen = "last_seen", lastSeenAgeMs = "last_seen_age_ms", assigned
         case allowCloud = "allow_cloud", models, preferNodes = "prefer_nodes"
         case budgetDailyUSD = "budget_daily_usd", budgetMonthlyUSD = "budget_monthly_usd", spentTodayUSD = "spent_today_usd"
+        case rpm, tpm, priority, minIntervalMs = "min_interval_ms", promptCache = "prompt_cache"
     }
 }
 
@@ -120,6 +127,7 @@ extension StatusReport {
             agents: state.agents.map { agent in
                 let seen = state.lastSeen(agent: agent.name)
                 let age = seen.map { max(0, now.saturatingMinus($0)) }
+                let policy = CallPolicy(json: agent.callPolicy)
                 return AgentView(
                     name: agent.name, tier: agent.tier,
                     status: (age.map { $0 <= agent.staleAfterMs } ?? false) ? .active : .stale,
@@ -127,7 +135,8 @@ extension StatusReport {
                     assigned: state.assignments.filter { $0.agent == agent.name }.sorted { $0.priority < $1.priority }.map(\.nodeID),
                     allowCloud: agent.allowCloud, models: agent.allowedModels, preferNodes: agent.preferNodes,
                     budgetDailyUSD: agent.budgetDailyUSD, budgetMonthlyUSD: agent.budgetMonthlyUSD,
-                    spentTodayUSD: spentToday[agent.name]
+                    spentTodayUSD: spentToday[agent.name], rpm: agent.rpm, tpm: agent.tpm, priority: policy.priority.description,
+                    minIntervalMs: policy.minIntervalMs, promptCache: policy.promptCache ? "auto" : "off"
                 )
             }
         )

@@ -131,7 +131,8 @@ public enum Guardian {
             logger.warning("provider \(name) is off: \(reason)")
         }
         let catalog = ModelCatalog(
-            store: store, aliases: config.router.aliases, swapperNames: swapperNames, ollamaURL: ollamaSource?.client.baseURL.base, cloud: cloud
+            store: store, aliases: config.router.aliases, swapperNames: swapperNames, ollamaURL: ollamaSource?.client.baseURL.base, cloud: cloud,
+            tiers: config.tiers
         )
         // The agents' keys and who may do what are shared by the router and the node's own API.
         let keys = AgentKeys(store: store)

@@ -76,21 +76,26 @@ public actor Swapper {
     // MARK: - Leases
 
     /// Returns a lease on `requested` (a name or alias) once its process is ready, starting it
-    /// (and swapping others out) if needed. Waits at most `timeout`.
-    public func acquire(_ requested: String, timeout: Duration) async throws -> ModelLease {
+    /// (and swapping others out) if needed. Waits at most `timeout`; while it waits, requests of
+    /// a lower `priority` take no lease on the model.
+    public func acquire(_ requested: String, timeout: Duration, priority: RequestPriority = .normal) async throws -> ModelLease {
         guard let name = resolve(requested), let runtime = runtimes[name] else {
             throw SwapperError.unknownModel(requested, known: modelNames)
         }
         guard !shuttingDown else { throw SwapperError.shuttingDown }
-        if let lease = tryLease(name) { return lease }
+        if let lease = tryLease(name, priority) { return lease }
         guard runtime.waiting < config.queueLimit else {
             metrics.queueFull(name)
             throw SwapperError.queueFull(name, limit: config.queueLimit)
         }
         runtime.waiting += 1
+        gate.waiting(name, priority, 1)
         let arrival = runtime.failures
         defer {
             runtime.waiting -= 1
+            gate.waiting(name, priority, -1)
+            // Requests of lower priority held back by this one look again.
+            if priority > .low { runtime.notify() }
             // One fewer waiter can end a run, or leave nobody for a pending load.
             reconcile()
         }
@@ -99,7 +104,7 @@ public actor Swapper {
             try Task.checkCancellation()
             guard !shuttingDown else { throw SwapperError.shuttingDown }
             if let failure = runtime.failure, failure.number > arrival { throw failure.error }
-            if let lease = tryLease(name) { return lease }
+            if let lease = tryLease(name, priority) { return lease }
             if runtime.isAvailable {
                 requestLoad(runtime)
                 // Placing it may have failed at once (it cannot fit): no change would wake us.
@@ -107,7 +112,7 @@ public actor Swapper {
             }
             let what = waitingFor(runtime)
             if await !waitForChange(runtime, until: deadline) {
-                if let lease = tryLease(name) { return lease }
+                if let lease = tryLease(name, priority) { return lease }
                 throw SwapperError.timedOut(name, waitingFor: what)
             }
         }
@@ -116,13 +121,13 @@ public actor Swapper {
     /// A lease on a loaded model taken without waiting (and without the actor), or nil when
     /// the model is not ready, its turn is over, or it is at its concurrency limit: then
     /// ``acquire(_:timeout:)``.
-    public nonisolated func tryAcquireNow(_ requested: String) -> ModelLease? {
+    public nonisolated func tryAcquireNow(_ requested: String, priority: RequestPriority = .normal) -> ModelLease? {
         guard let name = resolve(requested) else { return nil }
-        return tryLease(name)
+        return tryLease(name, priority)
     }
 
-    private nonisolated func tryLease(_ name: String) -> ModelLease? {
-        guard let baseURL = gate.tryAcquire(name, wall: store.clock.wallMilliseconds()) else { return nil }
+    private nonisolated func tryLease(_ name: String, _ priority: RequestPriority = .normal) -> ModelLease? {
+        guard let baseURL = gate.tryAcquire(name, wall: store.clock.wallMilliseconds(), priority: priority) else { return nil }
         return ModelLease(model: name, baseURL: baseURL, swapper: self)
     }
 

@@ -81,12 +81,20 @@ struct Agents: AsyncParsableCommand {
         @Option(name: .long, help: "May it use cloud models: true or false.") var allowCloud: Bool?
         @Option(name: .long, help: "Allowed models, comma-separated (empty: all).") var models: String?
         @Option(name: .long, help: "Its tier.") var tier: String?
+        @Option(name: .long, help: "low (waits behind other work on a busy local model, never the cloud), normal or high.") var priority: String?
+        @Option(name: .long, help: "An identical request within this interval (e.g. 30s, 5m) is answered from the cache; 0 removes it.") var minInterval: String?
+        @Option(name: .long, help: "auto: prompts sent to Anthropic get prompt-cache breakpoints; off.") var promptCache: String?
 
         func validate() throws {
             // The ranges the node's config and API take.
             if let rpm, !(0...1_000_000_000).contains(rpm) { throw ValidationError("--rpm must be 0...1000000000") }
             if let tpm, !(0...1_000_000_000_000).contains(tpm) { throw ValidationError("--tpm must be 0...1000000000000") }
             if let onExceed, onExceed != "downgrade", onExceed != "block" { throw ValidationError("--on-exceed must be downgrade or block") }
+            if let priority, RequestPriority(name: priority) == nil { throw ValidationError("--priority must be low, normal or high") }
+            if let minInterval, minInterval != "0", ConfigDuration(parsing: minInterval).map({ CallPolicy.minIntervalRange.contains($0.milliseconds) }) != true {
+                throw ValidationError("--min-interval must be a duration from 1s to 1d (e.g. 30s), or 0")
+            }
+            if let promptCache, promptCache != "auto", promptCache != "off" { throw ValidationError("--prompt-cache must be auto or off") }
             for (value, name) in [(budgetDaily, "--budget-daily"), (budgetMonthly, "--budget-monthly")] {
                 if let value, !(value == 0 || (1e-6...1e9).contains(value)) { throw ValidationError("\(name) must be 0 (none), or 0.000001...1000000000") }
             }
@@ -102,7 +110,14 @@ struct Agents: AsyncParsableCommand {
             if let allowCloud { fields["allow_cloud"] = .bool(allowCloud) }
             if let models { fields["models"] = .array(models.split(separator: ",").map { .string(String($0)) }) }
             if let tier { fields["tier"] = .string(tier) }
-            guard !fields.isEmpty else { throw ValidationError("nothing to change: give --rpm, --tpm, --on-exceed, --budget-daily, --budget-monthly, --allow-cloud, --models or --tier") }
+            if let priority { fields["priority"] = .string(priority) }
+            if let minInterval { fields["min_interval"] = minInterval == "0" ? .null : .string(minInterval) }
+            if let promptCache { fields["prompt_cache"] = .string(promptCache) }
+            guard !fields.isEmpty else {
+                throw ValidationError(
+                    "nothing to change: give --rpm, --tpm, --on-exceed, --budget-daily, --budget-monthly, --allow-cloud, --models, --tier, --priority, --min-interval or --prompt-cache"
+                )
+            }
             try await edit(agent, .object(fields), store)
         }
     }

@@ -31,6 +31,7 @@ import Testing
             "budgets.providers.NAME": "providers: { p: { kind: openai, key_env: P_KEY } }\nbudgets: { providers: { p: { zz_unknown: 1 } } }",
             "alerts": "alerts: { zz_unknown: 1 }",
             "cache": "cache: { zz_unknown: 1 }",
+            "tiers.NAME": "tiers: { t: { zz_unknown: 1 } }",
         ]
         #expect(Set(probes.keys) == Set(ConfigReference.sections.map(\.path)), "a section of the reference has no probe here")
         for section in ConfigReference.sections {

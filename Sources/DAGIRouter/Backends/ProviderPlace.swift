@@ -48,11 +48,17 @@ struct ProviderPlace: Backend {
             try Self.requireChat(request, provider)
             let headers = [("x-api-key", provider.key), ("anthropic-version", Self.anthropicVersion)]
             if request.endpoint.format == .anthropic {
-                // An Anthropic client to Anthropic: its own body, the model renamed.
-                return ("/v1/messages", request.fields.replacingModel(in: request.body, with: model), headers, .observed(upstream: .anthropic))
+                // An Anthropic client to Anthropic: its own body, the model renamed (and, for an
+                // agent with prompt_cache: auto, its stable parts marked for the prompt cache).
+                let renamed = request.fields.replacingModel(in: request.body, with: model)
+                guard request.promptCache, let document = try? JSONValue.parse(renamed.readableBytesView) else {
+                    return ("/v1/messages", renamed, headers, .observed(upstream: .anthropic))
+                }
+                return ("/v1/messages", ByteBuffer(bytes: AnthropicPromptCache.withBreakpoints(document).serialized()), headers, .observed(upstream: .anthropic))
             }
             let openAI = try RequestTranslation.openAI(request, model: model)
-            let body = try AnthropicTranslation.messagesRequest(fromOpenAI: openAI, model: model, defaultMaxTokens: defaultMaxTokens)
+            var body = try AnthropicTranslation.messagesRequest(fromOpenAI: openAI, model: model, defaultMaxTokens: defaultMaxTokens)
+            if request.promptCache { body = AnthropicPromptCache.withBreakpoints(body) }
             return ("/v1/messages", ByteBuffer(bytes: body.serialized()), headers, .translated(upstream: .anthropic, client: client, stream: request.stream))
         case .gemini:
             try Self.requireChat(request, provider)

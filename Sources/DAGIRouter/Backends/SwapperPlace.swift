@@ -9,14 +9,14 @@ struct SwapperPlace: Backend {
     let local: any LocalModelBackend
 
     func prepareNow(_ request: InferenceRequest, for candidate: Candidate) throws -> UpstreamCall? {
-        guard let lease = local.tryAcquireNow(candidate.model) else { return nil }
+        guard let lease = local.tryAcquireNow(candidate.model, priority: request.priority) else { return nil }
         return try call(request, candidate, lease)
     }
 
     func prepare(_ request: InferenceRequest, for candidate: Candidate, timeout: Duration) async throws -> UpstreamCall {
         let lease: LocalLease
         do {
-            lease = try await local.acquire(candidate.model, timeout: timeout)
+            lease = try await local.acquire(candidate.model, timeout: timeout, priority: request.priority)
         } catch let error as APIError {
             throw AttemptFailure(error.message, answer: error)
         } catch {

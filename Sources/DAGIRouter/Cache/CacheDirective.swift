@@ -33,20 +33,26 @@ struct CacheDirective: Sendable {
     let lookup: Bool
     /// False with `Cache-Control: no-store`: the answer is not kept.
     let keep: Bool
+    /// The oldest answer that may serve it, in milliseconds (a sampled request under its agent's
+    /// `min_interval`); nil: any fresh one.
+    var maxAgeMs: Int64?
+    /// How long its answer is kept.
+    var keepMs: Int64
 
     static let header = HTTPField.Name("x-dagi-cache")!
 
     /// The directive of an admitted request, or nil. Reads the whole body only for a request
-    /// that is cacheable (temperature 0, an embedding, or forced), so sampled requests pay one
-    /// header lookup.
+    /// that is cacheable (temperature 0, an embedding, forced, or under its agent's
+    /// `min_interval`), so sampled requests pay one header lookup.
     static func of(
         endpoint: Endpoint, compat: CompatCall?, head: HTTPRequest, body: ByteBuffer, fields: RequestFields, stream: Bool, agent: String,
-        config: CacheConfig
+        minIntervalMs: Int64? = nil, config: CacheConfig
     ) -> CacheDirective? {
         guard config.enabled else { return nil }
         let asked = head.headerFields[header]?.lowercased()
         if asked == "off" { return nil }
-        guard asked == "force" || fields.temperature == 0 || endpoint.isEmbedding else { return nil }
+        let deterministic = asked == "force" || fields.temperature == 0 || endpoint.isEmbedding
+        guard deterministic || minIntervalMs != nil else { return nil }
         var lookup = true
         var keep = true
         for value in head.headerFields[values: .cacheControl] {
@@ -59,7 +65,10 @@ struct CacheDirective: Sendable {
             }
         }
         guard let key = key(endpoint: endpoint, compat: compat, stream: stream, scope: config.shared ? nil : agent, body: body) else { return nil }
-        return CacheDirective(key: key, lookup: lookup, keep: keep)
+        return CacheDirective(
+            key: key, lookup: lookup, keep: keep, maxAgeMs: deterministic ? nil : minIntervalMs,
+            keepMs: max(config.ttl.milliseconds, minIntervalMs ?? 0)
+        )
     }
 
     /// The key: the API and the answer's form (whole or streamed, they differ byte for byte),

@@ -63,14 +63,14 @@ final class Flight: Sendable {
     static let maxFollowers = 1_000
 
     init(
-        key: CacheKey, keep: Bool, streamed: Bool, config: CacheConfig, now: @escaping @Sendable () -> Int64,
+        directive: CacheDirective, streamed: Bool, config: CacheConfig, now: @escaping @Sendable () -> Int64,
         ended: @escaping @Sendable (Flight, CachedAnswer?) -> Void
     ) {
-        self.key = key
-        self.keep = keep
+        self.key = directive.key
+        self.keep = directive.keep
         self.streamed = streamed
         self.limit = Int(config.maxEntrySize.bytes)
-        self.ttlMilliseconds = config.ttl.milliseconds
+        self.ttlMilliseconds = directive.keepMs
         self.now = now
         self.ended = ended
     }

@@ -14,7 +14,7 @@ extension RequestRouter {
     /// Serves `request` from the cache or a flight when it can; else readies `writer` to lead.
     func answerFromCache(_ request: InferenceRequest, writer: ClientWriter) -> CacheOutcome {
         guard let directive = request.cache, let cache else { return .call }
-        if directive.lookup, let answer = cache.answer(for: directive.key) {
+        if directive.lookup, let answer = cache.answer(for: directive.key, maxAgeMs: directive.maxAgeMs) {
             writer.replay(answer, node: store.nodeID)
             metrics.cache(.hit)
             servedFromCache(request, model: answer.model, usage: answer.usage, status: 200, savingUSD: answer.costUSD + answer.savingUSD)
@@ -24,7 +24,7 @@ extension RequestRouter {
         // A flight outlives no request: twice the deadline is past any that could still end.
         let place = flights.enter(directive.key, follower: follower, maxAge: config.requestTimeout.duration * 2) {
             let flights = self.flights
-            return Flight(key: directive.key, keep: directive.keep, streamed: request.stream, config: cache.config, now: now) { flight, answer in
+            return Flight(directive: directive, streamed: request.stream, config: cache.config, now: now) { flight, answer in
                 flights.land(flight)
                 if let answer { cache.keep(answer) }
             }

@@ -81,8 +81,8 @@ public final class ResponseCache: Service, Sendable {
         self.now = now
     }
 
-    /// The fresh answer kept for `key`, if any.
-    func answer(for key: CacheKey) -> CachedAnswer? {
+    /// The fresh answer kept for `key`, if any, made at most `maxAgeMs` ago when given.
+    func answer(for key: CacheKey, maxAgeMs: Int64? = nil) -> CachedAnswer? {
         let now = now()
         return state.withLock { state in
             guard let answer = state.answers[key] else { return nil }
@@ -90,6 +90,7 @@ public final class ResponseCache: Service, Sendable {
                 state.remove(key)
                 return nil
             }
+            if let maxAgeMs, now.saturatingMinus(answer.createdAt) > maxAgeMs { return nil }
             return answer
         }
     }

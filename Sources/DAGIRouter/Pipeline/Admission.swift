@@ -1,6 +1,7 @@
 import HTTPTypes
 import MeshCore
 import MeshHTTP
+import MeshStore
 import NIOCore
 
 /// The one admission step of every inference request, in two halves:
@@ -165,8 +166,9 @@ struct Admission: Sendable {
         // Hops were counted where they entered the mesh.
         var rateLimit: HTTPFields?
         var countsTokens = false
+        let snapshot = catalog.current
+        let callPolicy = snapshot.policies[caller.agent] ?? CallPolicy()
         if case .agent(let agent) = caller {
-            let snapshot = catalog.current
             let policy = snapshot.agents[agent]
             rateLimit = try limiter.admit(agent, limits: .init(rpm: policy?.rpm, tpm: policy?.tpm), partitioned: snapshot.partitioned, now: now())
             countsTokens = policy?.tpm != nil
@@ -176,11 +178,15 @@ struct Admission: Sendable {
         // Agents' requests only: a hop was looked up where it entered the mesh.
         var directive: CacheDirective?
         if case .agent(let agent) = caller, let cache {
-            directive = CacheDirective.of(endpoint: endpoint, compat: call, head: head, body: body, fields: fields, stream: stream, agent: agent, config: cache)
+            directive = CacheDirective.of(
+                endpoint: endpoint, compat: call, head: head, body: body, fields: fields, stream: stream, agent: agent,
+                minIntervalMs: callPolicy.minIntervalMs, config: cache
+            )
         }
         return InferenceRequest(
             endpoint: endpoint, head: head, body: body, fields: fields, caller: caller, requestID: requestID, started: started,
-            stream: stream, keepAlive: connection != "close", compat: call, rateLimitHeaders: rateLimit, countsTokens: countsTokens, cache: directive
+            stream: stream, keepAlive: connection != "close", compat: call, rateLimitHeaders: rateLimit, countsTokens: countsTokens, cache: directive,
+            priority: callPolicy.priority, promptCache: callPolicy.promptCache
         )
     }
 

@@ -1,4 +1,5 @@
 import HTTPTypes
+import MeshCore
 import MeshHTTP
 import NIOCore
 
@@ -56,6 +57,10 @@ struct InferenceRequest: Sendable {
     var countsTokens = false
     /// What the response cache may do for it (nil: nothing).
     var cache: CacheDirective?
+    /// Its agent's priority on a busy model (a hop's too: the agent's policy is replicated).
+    var priority = RequestPriority.normal
+    /// Its agent's `prompt_cache: auto`: prompts sent to Anthropic get cache breakpoints.
+    var promptCache = false
 
     /// The model as the client named it.
     var requestedModel: String { fields.model ?? "" }

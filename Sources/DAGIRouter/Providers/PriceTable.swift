@@ -27,6 +27,11 @@ public struct Price: Sendable, Equatable, Codable {
         return total / 1_000_000
     }
 
+    /// What `usage` would have cost with no prompt cache: every input token at the input price.
+    func uncachedCost(of usage: TokenUsage) -> Double {
+        (Double(usage.prompt) * input + Double(usage.completion) * output) / 1_000_000
+    }
+
     enum CodingKeys: String, CodingKey { case input, cachedInput = "cached_input", cacheWrite = "cache_write", output }
 }
 

@@ -21,14 +21,18 @@ public struct AgentRecord: ReplicatedRecord, Equatable {
     /// Past a budget: `downgrade` (cloud models are left out, the mesh's serve) or `block`
     /// (a request for a cloud model is refused); nil is `downgrade`.
     public var onExceed: String?
+    /// Its ``CallPolicy`` as JSON (nil: the defaults).
+    public var callPolicy: String?
     public var origin: String = ""
     public var hlc: HLCTimestamp = .zero
 
     public init(
         name: String, tier: String = "standard", allowedModels: [String] = [], allowCloud: Bool = false,
         preferNodes: [String] = [], staleAfterMs: Int64 = 300_000, budgetDailyUSD: Double? = nil,
-        budgetMonthlyUSD: Double? = nil, deleted: Bool = false, rpm: Int? = nil, tpm: Int? = nil, onExceed: String? = nil
+        budgetMonthlyUSD: Double? = nil, deleted: Bool = false, rpm: Int? = nil, tpm: Int? = nil, onExceed: String? = nil,
+        callPolicy: CallPolicy = CallPolicy()
     ) {
+        self.callPolicy = callPolicy.json
         self.onExceed = onExceed
         self.rpm = rpm
         self.tpm = tpm
@@ -46,7 +50,7 @@ public struct AgentRecord: ReplicatedRecord, Equatable {
     enum CodingKeys: String, CodingKey {
         case name, tier, allowedModels = "allowed_models", allowCloud = "allow_cloud", preferNodes = "prefer_nodes"
         case staleAfterMs = "stale_after_ms", budgetDailyUSD = "budget_daily_usd"
-        case budgetMonthlyUSD = "budget_monthly_usd", deleted, rpm, tpm, onExceed = "on_exceed", origin, hlc
+        case budgetMonthlyUSD = "budget_monthly_usd", deleted, rpm, tpm, onExceed = "on_exceed", callPolicy = "call_policy", origin, hlc
     }
 }
 

@@ -17,9 +17,14 @@ struct AgentEdit {
     var rpm: JSONValue?
     var tpm: JSONValue?
     var onExceed: JSONValue?
+    var priority: RequestPriority?
+    /// `min_interval` in milliseconds; `.some(nil)` removes it.
+    var minIntervalMs: Int64??
+    var promptCache: Bool?
 
     static let fields: Set<String> = [
         "tier", "allow_cloud", "models", "prefer_nodes", "stale_after_ms", "budget_daily_usd", "budget_monthly_usd", "assign", "rpm", "tpm", "on_exceed",
+        "priority", "min_interval", "prompt_cache",
     ]
 
     static func parse(_ request: Request) async throws -> AgentEdit {
@@ -81,6 +86,26 @@ struct AgentEdit {
             }
             edit.onExceed = action
         }
+        if let value = object["priority"] {
+            guard let priority = value.stringValue.flatMap(RequestPriority.init(name:)) else {
+                throw APIError.badRequest("priority must be low, normal or high", code: "invalid_field", param: "priority")
+            }
+            edit.priority = priority
+        }
+        if let value = object["min_interval"] {
+            // A duration ("30s", "5m") or milliseconds; null removes it.
+            let ms = value.intValue ?? value.stringValue.flatMap(ConfigDuration.init(parsing:))?.milliseconds
+            guard value == .null || ms.map(CallPolicy.minIntervalRange.contains) == true else {
+                throw APIError.badRequest("min_interval must be a duration from 1s to 1d (\"30s\", or milliseconds), or null", code: "invalid_field", param: "min_interval")
+            }
+            edit.minIntervalMs = .some(value == .null ? nil : ms)
+        }
+        if let value = object["prompt_cache"] {
+            guard let mode = value.stringValue, mode == "auto" || mode == "off" else {
+                throw APIError.badRequest("prompt_cache must be auto or off", code: "invalid_field", param: "prompt_cache")
+            }
+            edit.promptCache = mode == "auto"
+        }
         return edit
     }
 
@@ -97,6 +122,13 @@ struct AgentEdit {
         if let rpm { agent.rpm = rpm.intValue.map(Int.init) }
         if let tpm { agent.tpm = tpm.intValue.map(Int.init) }
         if let onExceed { agent.onExceed = onExceed.stringValue }
+        if priority != nil || minIntervalMs != nil || promptCache != nil {
+            var policy = CallPolicy(json: agent.callPolicy)
+            if let priority { policy.priority = priority }
+            if let minIntervalMs { policy.minIntervalMs = minIntervalMs }
+            if let promptCache { policy.promptCache = promptCache }
+            agent.callPolicy = policy.json
+        }
         return agent
     }
 }

@@ -33,6 +33,7 @@ public enum ConfigReference {
         Section(path: "budgets.providers.NAME", keys: BudgetLimit.configKeys),
         Section(path: "alerts", keys: AlertsConfig.configKeys),
         Section(path: "cache", keys: CacheConfig.configKeys),
+        Section(path: "tiers.NAME", keys: TierConfig.configKeys),
     ]
 
     /// The reference as text: a block per section, a line per key — its name, its default
@@ -74,6 +75,7 @@ extension NodeConfig.CodingKeys: DocumentedKey {
         case .budgets: return (nil, "budgets beyond the agents' own, and when to warn (see budgets:)")
         case .alerts: return (nil, "where budget alerts go (see alerts:)")
         case .cache: return (nil, "answers to deterministic requests kept on this node, identical requests merged (see cache:)")
+        case .tiers: return ("{}", "what each agent tier allows: models, limits, cloud, priority (see tiers.NAME:)")
         }
     }
 }
@@ -168,6 +170,9 @@ extension AgentConfig.CodingKeys: DocumentedKey {
         case .budget: return (nil, "{ daily: USD, monthly: USD, on_exceed: downgrade|block } (instead of budget_daily_usd/budget_monthly_usd)")
         case .rpm: return (nil, "requests per minute, counted across the mesh")
         case .tpm: return (nil, "tokens (prompt and completion) per minute, counted across the mesh")
+        case .priority: return ("normal", "low (waits behind other work on a busy local model, never the cloud), normal or high")
+        case .minInterval: return (nil, "an identical request within this interval is answered from the cache, sampled or not")
+        case .promptCache: return ("off", "auto: stable system prompts and tools sent to Anthropic get prompt-cache breakpoints")
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import DAGIRouter
 import MeshCore
+import MeshStore
 import MeshHTTP
 import Swapper
 import Sync
@@ -30,6 +31,8 @@ public struct NodeConfig: Sendable, Decodable {
     public var alerts: AlertsConfig
     /// Answers to deterministic requests kept on this node; identical requests merged.
     public var cache: CacheConfig
+    /// What each agent tier allows (models, limits, cloud, priority).
+    public var tiers: [String: TierConfig]
 
     /// Where a node looks for Ollama when its config does not say (`ollama: null` turns it off).
     public static let defaultOllama = OllamaSection(url: HTTPURL(parsing: "http://127.0.0.1:11434")!)
@@ -45,6 +48,7 @@ public struct NodeConfig: Sendable, Decodable {
         self.budgets = BudgetsConfig()
         self.alerts = AlertsConfig()
         self.cache = CacheConfig()
+        self.tiers = [:]
         self.node = node
         self.ollama = ollama
         self.metrics = metrics
@@ -53,7 +57,7 @@ public struct NodeConfig: Sendable, Decodable {
         self.swapper = swapper
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case node, ollama, metrics, agents, mesh, swapper, router, providers, cloudModels = "cloud_models", compat, budgets, alerts, cache }
+    enum CodingKeys: String, CodingKey, CaseIterable { case node, ollama, metrics, agents, mesh, swapper, router, providers, cloudModels = "cloud_models", compat, budgets, alerts, cache, tiers }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -70,6 +74,10 @@ public struct NodeConfig: Sendable, Decodable {
         budgets = try c.decode(.budgets, default: BudgetsConfig())
         alerts = try c.decode(.alerts, default: AlertsConfig())
         cache = try c.decode(.cache, default: CacheConfig())
+        tiers = try c.decode(.tiers, default: [:])
+        for name in tiers.keys where !MeshName.isValid(name) {
+            throw DecodingError.dataCorruptedError(forKey: .tiers, in: c, debugDescription: "invalid tier name \"\(name)\" (letters, digits, '.', '-', '_')")
+        }
         for name in budgets.providers.keys where providers[name] == nil {
             throw DecodingError.dataCorruptedError(forKey: .budgets, in: c, debugDescription: "budgets.providers names \"\(name)\", which providers: does not list")
         }
@@ -316,12 +324,14 @@ public struct AgentConfig: Sendable, Decodable {
     public var tpm: Int?
     /// Past a budget: downgrade (cloud left out) or block (requests for cloud models refused).
     public var onExceed: BudgetAction?
+    /// Priority, min_interval and prompt_cache.
+    public var callPolicy = CallPolicy()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, tier, assign, allowCloud = "allow_cloud", staleAfter = "stale_after", keyEnv = "key_env"
         case keySHA256 = "key_sha256", preferNodes = "prefer_nodes", models
         case budgetDailyUSD = "budget_daily_usd", budgetMonthlyUSD = "budget_monthly_usd", rpm, tpm
-        case budget
+        case budget, priority, minInterval = "min_interval", promptCache = "prompt_cache"
     }
 
     public init(name: String, tier: String = "standard", assign: [String] = [], allowCloud: Bool = false, staleAfter: ConfigDuration = .minutes(5)) {
@@ -377,6 +387,24 @@ public struct AgentConfig: Sendable, Decodable {
         tpm = try c.decodeIfPresent(Int.self, forKey: .tpm)
         if let tpm, !(1...1_000_000_000_000).contains(tpm) {
             throw DecodingError.dataCorruptedError(forKey: .tpm, in: c, debugDescription: "tpm must be 1...1000000000000")
+        }
+        if let name = try c.decodeIfPresent(String.self, forKey: .priority) {
+            guard let priority = RequestPriority(name: name) else {
+                throw DecodingError.dataCorruptedError(forKey: .priority, in: c, debugDescription: "priority must be low, normal or high")
+            }
+            callPolicy.priority = priority
+        }
+        if let interval = try c.decodeIfPresent(ConfigDuration.self, forKey: .minInterval) {
+            guard CallPolicy.minIntervalRange.contains(interval.milliseconds) else {
+                throw DecodingError.dataCorruptedError(forKey: .minInterval, in: c, debugDescription: "min_interval must be 1s...1d")
+            }
+            callPolicy.minIntervalMs = interval.milliseconds
+        }
+        if let mode = try c.decodeIfPresent(String.self, forKey: .promptCache) {
+            guard mode == "auto" || mode == "off" else {
+                throw DecodingError.dataCorruptedError(forKey: .promptCache, in: c, debugDescription: "prompt_cache must be auto or off")
+            }
+            callPolicy.promptCache = mode == "auto"
         }
     }
 }

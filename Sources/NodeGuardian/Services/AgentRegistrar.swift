@@ -27,7 +27,7 @@ public struct AgentRegistrar: Sendable {
                     name: agent.name, tier: agent.tier, allowedModels: agent.models, allowCloud: agent.allowCloud,
                     preferNodes: agent.preferNodes, staleAfterMs: agent.staleAfter.milliseconds,
                     budgetDailyUSD: agent.budgetDailyUSD, budgetMonthlyUSD: agent.budgetMonthlyUSD, rpm: agent.rpm, tpm: agent.tpm,
-                    onExceed: agent.onExceed?.rawValue
+                    onExceed: agent.onExceed?.rawValue, callPolicy: agent.callPolicy
                 ))
                 for (priority, node) in agent.assign.enumerated() {
                     try writer.putIfChanged(AssignmentRecord(agent: agent.name, nodeID: node, priority: priority))

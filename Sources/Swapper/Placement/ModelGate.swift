@@ -1,3 +1,4 @@
+import MeshCore
 import Synchronization
 
 /// The hot path of model leases, outside the ``Swapper`` actor: which models take requests now,
@@ -20,6 +21,12 @@ final class ModelGate: Sendable {
         var lastUsedWall: Int64?
         /// The actor wants to hear when the model goes idle (its turn is ending).
         var watched = false
+        /// Requests waiting for it, by priority: a lease is not taken past one of higher priority.
+        var waiting = [0, 0, 0]
+
+        func outranked(_ priority: RequestPriority) -> Bool {
+            waiting[(priority.rawValue + 1)...].contains { $0 > 0 }
+        }
     }
 
     /// A model's load, read in one lock.
@@ -62,11 +69,13 @@ final class ModelGate: Sendable {
         entries.withLock { $0[name]?.watched = watched }
     }
 
-    /// A lease: only while the model is ready, admitting, and under its limit.
-    func tryAcquire(_ name: String, wall: Int64) -> String? {
+    /// A lease: only while the model is ready, admitting, and under its limit, and no request
+    /// of a higher priority waits for it.
+    func tryAcquire(_ name: String, wall: Int64, priority: RequestPriority = .normal) -> String? {
         entries.withLock { entries in
             guard var entry = entries[name], let url = entry.baseURL, entry.admitting else { return nil }
             if let limit = entry.limit, entry.inflight >= limit { return nil }
+            if entry.outranked(priority) { return nil }
             entry.inflight += 1
             entry.lastUsed = .now
             entry.lastUsedWall = wall
@@ -88,6 +97,11 @@ final class ModelGate: Sendable {
             let slotFreed = entry.limit.map { entry.inflight == $0 - 1 } ?? false
             return idle || slotFreed
         }
+    }
+
+    /// A request of `priority` starts (`delta` 1) or stops (-1) waiting for the model.
+    func waiting(_ name: String, _ priority: RequestPriority, _ delta: Int) {
+        entries.withLock { $0[name]?.waiting[priority.rawValue] += delta }
     }
 
     func load(_ name: String) -> Load {
