@@ -28,6 +28,46 @@ import Testing
         )[id]!
     }
 
+    /// An answer past `max_entry_size` is not kept; the requests that joined its flight before
+    /// it grew that large still get all of it.
+    @Test func anAnswerPastTheEntryLimitIsSharedButNotKept() async throws {
+        let root = TemporaryDirectory()
+        let fake = try await FakeProvider(kind: "openai", key: CompatTests.openAIKey)
+        defer { fake.stop() }
+        let word = String(repeating: "w", count: 100)
+        try await fake.control(["delay_ms": 1500, "reply": .string(Array(repeating: word, count: 16).joined(separator: " "))])
+        let node = try MeshHarness.make(
+            root: root, ids: ["cd"], links: [:],
+            extra: ["cd": """
+                ollama: null
+                agents:
+                  - { name: atlas, key_env: DAGI_KEY_ATLAS, allow_cloud: true }
+                providers:
+                  openai: { kind: openai, key_env: OPENAI_API_KEY, base_url: \(fake.baseURL)/v1 }
+                cloud_models:
+                  gpt-mini: { provider: openai, id: gpt-4.1-mini, input: 1, output: 2 }
+                cache: { max_entry_size: 1KiB }
+                """],
+            environment: ["DAGI_KEY_ATLAS": RouterTests.key, "OPENAI_API_KEY": CompatTests.openAIKey]
+        )["cd"]!
+        try await withGuardians([node]) {
+            try await node.start()
+            let script = RealModels.repository + "/scripts/fixtures/openai_concurrent.py"
+            for mode in ["whole", "stream"] {
+                let before = try await fake.requestCount
+                let (code, out, err) = try await Python.run(script, [node.baseURL + "/v1", "gpt-mini", RouterTests.key, "5", mode, "Too long to keep, \(mode)."])
+                #expect(code == 0, "\(err)")
+                let answers = try JSONValue.parse(Array(out.utf8))["answers"]?.arrayValue ?? []
+                #expect(answers.count == 5 && answers.allSatisfy { $0["content"]?.stringValue?.count == 16 * 101 - 1 }, "\(mode): \(out.prefix(600))")
+                #expect(try await fake.requestCount == before + 1, "\(mode)")
+                // Not kept: the same request once more is a call of its own.
+                let (again, repeated, _) = try await Python.run(script, [node.baseURL + "/v1", "gpt-mini", RouterTests.key, "1", mode, "Too long to keep, \(mode)."])
+                #expect(again == 0 && repeated.contains(#""cache": "miss""#), "\(repeated.prefix(300))")
+                #expect(try await fake.requestCount == before + 2, "\(mode)")
+            }
+        }
+    }
+
     static func post(_ node: GuardianProcess, _ body: String, path: String = "/v1/chat/completions", key: String = RouterTests.key, headers: [(String, String)] = []) async throws -> HTTP.Reply {
         try await HTTP.send("POST", node.baseURL + path, body: Array(body.utf8), headers: [("authorization", "Bearer \(key)"), ("content-type", "application/json")] + headers, timeout: .seconds(60))
     }
