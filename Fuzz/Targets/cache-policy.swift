@@ -18,11 +18,11 @@ public func fuzzCachePolicy(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let payload = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
     switch data[0] {
     case UInt8(ascii: "K"):
-        guard let key = CacheDirective.key(endpoint: .chatCompletions, compat: nil, stream: false, scope: "a", body: ByteBuffer(bytes: payload)) else { return 0 }
+        guard let key = CacheDirective.key(endpoint: .chatCompletions, compat: nil, stream: false, scope: .agent("a"), body: ByteBuffer(bytes: payload)) else { return 0 }
         let canonical = try! JSONValue.parse(payload).serialized()
-        precondition(CacheDirective.key(endpoint: .chatCompletions, compat: nil, stream: false, scope: "a", body: ByteBuffer(bytes: canonical)) == key,
+        precondition(CacheDirective.key(endpoint: .chatCompletions, compat: nil, stream: false, scope: .agent("a"), body: ByteBuffer(bytes: canonical)) == key,
                      "a body and its canonical form have different keys")
-        precondition(CacheDirective.key(endpoint: .chatCompletions, compat: nil, stream: false, scope: "b", body: ByteBuffer(bytes: payload)) != key,
+        precondition(CacheDirective.key(endpoint: .chatCompletions, compat: nil, stream: false, scope: .agent("b"), body: ByteBuffer(bytes: payload)) != key,
                      "two agents share a key")
     case UInt8(ascii: "P"):
         let policy = CallPolicy(json: String(decoding: payload, as: UTF8.self))

@@ -58,7 +58,7 @@ final class RouterMetrics: Sendable {
     }
 
     /// A cacheable request: answered from the cache, by another's call, or calling itself.
-    func cache(_ outcome: RequestRouter.CacheService) {
+    func cache(_ outcome: RequestRouter.CacheMetricOutcome) {
         counter("router_cache", help: "Cacheable requests, by outcome: hit, coalesced (answered by an identical request's call) or miss", [("outcome", outcome.rawValue)]).increment()
     }
 

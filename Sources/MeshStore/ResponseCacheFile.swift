@@ -50,25 +50,36 @@ public final class ResponseCacheFile: Sendable {
     private let queue: DatabaseQueue
     public let path: String
 
-    /// Opens the file at `path`, creating it; a file that is not a cache (corrupt, another
-    /// schema) is deleted and created anew.
+    /// The table's layout: a file of another layout is emptied (it is only a cache).
+    static let layout = 2
+
+    /// Opens the file at `path`, creating it. A file that is not a database, or is corrupt, is
+    /// deleted and created anew; other failures (permissions, a lock) are thrown.
     public init(path: String) throws {
         self.path = path
         do {
             queue = try Self.open(path)
-        } catch {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB || error.resultCode == .SQLITE_CORRUPT {
+            for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
             queue = try Self.open(path)
         }
     }
 
     private static func open(_ path: String) throws -> DatabaseQueue {
+        // Answers are the agents' conversations: readable by this user only (SQLite gives its
+        // journal the same mode).
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
         var config = Configuration()
         config.busyMode = .timeout(5)
         let queue = try DatabaseQueue(path: path, configuration: config)
         try queue.write { db in
+            guard try Int.fetchOne(db, sql: "PRAGMA user_version") != layout else { return }
+            // A rowid table: its rows hold whole answers, too large for WITHOUT ROWID's B-tree.
             try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS response_cache (
+                DROP TABLE IF EXISTS response_cache;
+                CREATE TABLE response_cache (
                   key TEXT PRIMARY KEY NOT NULL,
                   content_type TEXT NOT NULL,
                   streamed INTEGER NOT NULL,
@@ -82,48 +93,60 @@ public final class ResponseCacheFile: Sendable {
                   saving_usd REAL NOT NULL,
                   created_at INTEGER NOT NULL,
                   expires_at INTEGER NOT NULL
-                ) WITHOUT ROWID
+                );
+                PRAGMA user_version = \(layout);
                 """)
-            // The check that this is our table, with the columns read below.
-            _ = try Row.fetchOne(db, sql: "SELECT key, content_type, streamed, body, model, served_by, provider, prompt_tokens, completion_tokens, cost_usd, saving_usd, created_at, expires_at FROM response_cache LIMIT 1")
         }
         return queue
     }
 
     /// The answers still fresh at `now`, newest first, as many as fit in `maxBytes` of bodies;
-    /// the rest are deleted.
-    public func load(now: Int64, maxBytes: Int64, maxEntryBytes: Int) throws -> [Entry] {
-        try queue.write { db in
+    /// the rest are deleted. Only the bodies kept are read.
+    public func load(now: Int64, maxBytes: Int64, maxEntryBytes: Int) async throws -> [Entry] {
+        try await queue.write { db in
             try db.execute(sql: "DELETE FROM response_cache WHERE expires_at <= ? OR length(body) > ?", arguments: [now, maxEntryBytes])
             var total: Int64 = 0
-            var kept: [Entry] = []
+            var chosen: [String] = []
             var dropped: [String] = []
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT key, content_type, streamed, body, model, served_by, provider, prompt_tokens, completion_tokens, cost_usd, saving_usd, created_at, expires_at
-                FROM response_cache ORDER BY created_at DESC
-                """)
-            while let row = try rows.next() {
-                let body: Data = row[3]
-                let entry = Entry(
-                    key: row[0], contentType: row[1], streamed: row[2], body: Array(body), model: row[4], servedBy: row[5], provider: row[6],
-                    promptTokens: row[7], completionTokens: row[8], costUSD: row[9], savingUSD: row[10], createdAt: row[11], expiresAt: row[12]
-                )
-                if total + Int64(entry.body.count) > maxBytes {
-                    dropped.append(entry.key)
-                    continue
+            let sizes = try Row.fetchCursor(db, sql: "SELECT key, length(body) FROM response_cache ORDER BY created_at DESC")
+            while let row = try sizes.next() {
+                let key: String = row[0]
+                let size: Int64 = row[1]
+                if total + size > maxBytes {
+                    dropped.append(key)
+                } else {
+                    total += size
+                    chosen.append(key)
                 }
-                total += Int64(entry.body.count)
-                kept.append(entry)
             }
-            for key in dropped { try db.execute(sql: "DELETE FROM response_cache WHERE key = ?", arguments: [key]) }
-            return kept
+            let delete = try db.cachedStatement(sql: "DELETE FROM response_cache WHERE key = ?")
+            for key in dropped { try delete.execute(arguments: [key]) }
+            let select = try db.cachedStatement(sql: """
+                SELECT key, content_type, streamed, body, model, served_by, provider, prompt_tokens, completion_tokens, cost_usd, saving_usd, created_at, expires_at
+                FROM response_cache WHERE key = ?
+                """)
+            return try chosen.compactMap { key in try Row.fetchOne(select, arguments: [key]).flatMap(Self.entry) }
         }
     }
 
+    /// A row as an entry, or nil when a value is missing or of the wrong type: the file is not
+    /// trusted to hold what was written (GRDB's plain subscripts would trap on it).
+    private static func entry(_ row: Row) -> Entry? {
+        func value<T: DatabaseValueConvertible>(_ index: Int) -> T? { T.fromDatabaseValue(row[index] as DatabaseValue) }
+        guard let key: String = value(0), let contentType: String = value(1), let streamed: Bool = value(2), let body: Data = value(3),
+              let model: String = value(4), let servedBy: String = value(5), let promptTokens: Int64 = value(7), let completionTokens: Int64 = value(8),
+              let costUSD: Double = value(9), let savingUSD: Double = value(10), let createdAt: Int64 = value(11), let expiresAt: Int64 = value(12)
+        else { return nil }
+        return Entry(
+            key: key, contentType: contentType, streamed: streamed, body: Array(body), model: model, servedBy: servedBy, provider: value(6),
+            promptTokens: promptTokens, completionTokens: completionTokens, costUSD: costUSD, savingUSD: savingUSD, createdAt: createdAt, expiresAt: expiresAt
+        )
+    }
+
     /// Writes new answers and forgets evicted ones, in one transaction.
-    public func apply(puts: [Entry], deletes: [String]) throws {
+    public func apply(puts: [Entry], deletes: [String]) async throws {
         guard !puts.isEmpty || !deletes.isEmpty else { return }
-        try queue.write { db in
+        try await queue.write { db in
             let delete = try db.cachedStatement(sql: "DELETE FROM response_cache WHERE key = ?")
             for key in deletes { try delete.execute(arguments: [key]) }
             let insert = try db.cachedStatement(sql: """
@@ -140,8 +163,8 @@ public final class ResponseCacheFile: Sendable {
         }
     }
 
-    /// How many answers the file holds (for tests and `dagi doctor`).
-    public func count() throws -> Int {
-        try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM response_cache") ?? 0 }
+    /// How many answers the file holds (for tests).
+    public func count() async throws -> Int {
+        try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM response_cache") ?? 0 }
     }
 }

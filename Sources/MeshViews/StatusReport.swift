@@ -93,8 +93,9 @@ public struct AgentView: Codable, Sendable {
     public var spentTodayUSD: Double?
     public var rpm: Int?
     public var tpm: Int?
-    /// Its call policy: `low`, `normal` or `high`; the cache interval; `auto` or `off`.
-    public var priority: String
+    /// Its call policy as stored: `low`, `normal` or `high` (nil: its tier's, else normal); the
+    /// cache interval; `auto` or `off`.
+    public var priority: String?
     public var minIntervalMs: Int64?
     public var promptCache: String
 
@@ -135,7 +136,7 @@ extension StatusReport {
                     assigned: state.assignments.filter { $0.agent == agent.name }.sorted { $0.priority < $1.priority }.map(\.nodeID),
                     allowCloud: agent.allowCloud, models: agent.allowedModels, preferNodes: agent.preferNodes,
                     budgetDailyUSD: agent.budgetDailyUSD, budgetMonthlyUSD: agent.budgetMonthlyUSD,
-                    spentTodayUSD: spentToday[agent.name], rpm: agent.rpm, tpm: agent.tpm, priority: policy.priority.description,
+                    spentTodayUSD: spentToday[agent.name], rpm: agent.rpm, tpm: agent.tpm, priority: policy.priority?.description,
                     minIntervalMs: policy.minIntervalMs, promptCache: policy.promptCache ? "auto" : "off"
                 )
             }

@@ -93,9 +93,8 @@ public actor Swapper {
         let arrival = runtime.failures
         defer {
             runtime.waiting -= 1
-            gate.waiting(name, priority, -1)
             // Requests of lower priority held back by this one look again.
-            if priority > .low { runtime.notify() }
+            if gate.waiting(name, priority, -1) { runtime.notify() }
             // One fewer waiter can end a run, or leave nobody for a pending load.
             reconcile()
         }

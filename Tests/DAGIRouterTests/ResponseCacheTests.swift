@@ -12,7 +12,7 @@ import Testing
 /// time, and the file that outlives the process.
 @Suite struct ResponseCacheTests {
     static func key(_ body: String, endpoint: Endpoint = .chatCompletions, stream: Bool = false, agent: String? = "atlas") -> CacheKey? {
-        CacheDirective.key(endpoint: endpoint, compat: nil, stream: stream, scope: agent, body: ByteBuffer(string: body))
+        CacheDirective.key(endpoint: endpoint, compat: nil, stream: stream, scope: agent.map { .agent($0) } ?? .shared(routing: "r"), body: ByteBuffer(string: body))
     }
 
     @Test func theKeyIsTheRequestNotItsSpelling() throws {
@@ -32,6 +32,11 @@ import Testing
         ] {
             #expect(other != nil && other != base)
         }
+        // Shared answers key on the exact bytes: a duplicated key (which an upstream may read
+        // first-wins) is not the request it canonicalises to.
+        let shared = Self.key(#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#, agent: nil)
+        #expect(shared != nil && Self.key(#"{"model":"m","messages":[{"role":"user","content":"evil"}],"messages":[{"role":"user","content":"hi"}]}"#, agent: nil) != shared)
+        #expect(CacheDirective.key(endpoint: .chatCompletions, compat: nil, stream: false, scope: .shared(routing: "cloud=true"), body: ByteBuffer(string: #"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#)) != shared)
         // Not an object: no key (the request goes uncached).
         #expect(Self.key("[1]") == nil)
         #expect(Self.key("{") == nil)
@@ -42,7 +47,7 @@ import Testing
             let buffer = ByteBuffer(string: body)
             let head = HTTPRequest(method: .post, scheme: "http", authority: "x", path: endpoint.path, headerFields: headers)
             return CacheDirective.of(
-                endpoint: endpoint, compat: nil, head: head, body: buffer, fields: try RequestFields.read(buffer), stream: false, agent: "atlas", config: config
+                endpoint: endpoint, compat: nil, head: head, body: buffer, fields: try RequestFields.read(buffer), stream: false, agent: ("atlas", ""), config: config
             )
         }
         let zero = #"{"model":"m","temperature":0,"messages":[]}"#
@@ -112,6 +117,6 @@ import Testing
         // A file that is not ours is replaced, not a reason to fail.
         try Data("not a database".utf8).write(to: URL(fileURLWithPath: path))
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-        #expect(try ResponseCacheFile(path: path).count() == 0)
+        #expect(try await ResponseCacheFile(path: path).count() == 0)
     }
 }

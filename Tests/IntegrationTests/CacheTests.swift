@@ -35,7 +35,7 @@ import Testing
         let fake = try await FakeProvider(kind: "openai", key: CompatTests.openAIKey)
         defer { fake.stop() }
         let word = String(repeating: "w", count: 100)
-        try await fake.control(["delay_ms": 1500, "reply": .string(Array(repeating: word, count: 16).joined(separator: " "))])
+        try await fake.control(["reply": .string(Array(repeating: word, count: 16).joined(separator: " "))])
         let node = try MeshHarness.make(
             root: root, ids: ["cd"], links: [:],
             extra: ["cd": """
@@ -55,7 +55,9 @@ import Testing
             let script = RealModels.repository + "/scripts/fixtures/openai_concurrent.py"
             for mode in ["whole", "stream"] {
                 let before = try await fake.requestCount
-                let (code, out, err) = try await Python.run(script, [node.baseURL + "/v1", "gpt-mini", RouterTests.key, "5", mode, "Too long to keep, \(mode)."])
+                let (code, out, err) = try await Self.whileHeld(
+                    fake, node, joining: 4, script, [node.baseURL + "/v1", "gpt-mini", RouterTests.key, "5", mode, "Too long to keep, \(mode)."]
+                )
                 #expect(code == 0, "\(err)")
                 let answers = try JSONValue.parse(Array(out.utf8))["answers"]?.arrayValue ?? []
                 #expect(answers.count == 5 && answers.allSatisfy { $0["content"]?.stringValue?.count == 16 * 101 - 1 }, "\(mode): \(out.prefix(600))")
@@ -73,6 +75,37 @@ import Testing
     }
 
     static func cache(_ reply: HTTP.Reply) -> String? { reply.headers.first(name: "x-dagi-cache") }
+
+    /// The node's count of requests that joined another's call so far.
+    static func coalesced(_ node: GuardianProcess) async throws -> Int {
+        let line = try await HTTP.get(node.baseURL + "/metrics").text.split(separator: "\n").first {
+            $0.hasPrefix("dagi_router_cache") && $0.contains(#"outcome="coalesced""#)
+        }
+        return line.flatMap { $0.split(separator: " ").last }.flatMap { Int($0) } ?? 0
+    }
+
+    /// Runs `script` with `arguments` while the fake holds its answers, once `count` requests
+    /// joined the call (and the call reached the fake) lets the answer go, and returns the
+    /// script's output: so every request is surely in the air together, whatever the load.
+    static func whileHeld(
+        _ fake: FakeProvider, _ node: GuardianProcess, joining count: Int, _ script: String, _ arguments: [String]
+    ) async throws -> (Int32, String, String) {
+        let joined = try await coalesced(node), calls = try await fake.requestCount
+        try await fake.control(["hold": true])
+        let run = Task { try await Python.run(script, arguments) }
+        do {
+            try await poll(timeout: .seconds(60), "\(count) requests to join the call") {
+                let merged = try await coalesced(node), made = try await fake.requestCount
+                return merged == joined + count && made == calls + 1
+            }
+        } catch {
+            try await fake.control(["release": true])
+            _ = try? await run.value
+            throw error
+        }
+        try await fake.control(["release": true])
+        return try await run.value
+    }
 
     @Test func aRepeatedDeterministicRequestIsAnsweredFromTheCache() async throws {
         let root = TemporaryDirectory()
@@ -165,15 +198,13 @@ import Testing
         let root = TemporaryDirectory()
         let fake = try await FakeProvider(kind: "openai", key: CompatTests.openAIKey)
         defer { fake.stop() }
-        // Slow enough that all ten are in the air together.
-        try await fake.control(["delay_ms": 1500])
         let node = try Self.node(root, fake, id: "cb")
         try await withGuardians([node]) {
             try await node.start()
             let script = RealModels.repository + "/scripts/fixtures/openai_concurrent.py"
             for (mode, prompt) in [("whole", "Ten at once, whole."), ("stream", "Ten at once, streamed.")] {
                 let before = try await fake.requestCount
-                let (code, out, err) = try await Python.run(script, [node.baseURL + "/v1", "gpt-mini", RouterTests.key, "10", mode, prompt])
+                let (code, out, err) = try await Self.whileHeld(fake, node, joining: 9, script, [node.baseURL + "/v1", "gpt-mini", RouterTests.key, "10", mode, prompt])
                 #expect(code == 0, "\(err)")
                 let answers = try JSONValue.parse(Array(out.utf8))["answers"]?.arrayValue ?? []
                 #expect(answers.count == 10)
@@ -204,42 +235,80 @@ import Testing
     }
 
     /// A request whose client hangs up while others wait on its call: they still get the
-    /// answer. With no one waiting, its flight ends with it and the next request calls anew.
+    /// answer. With no one waiting, its flight ends with it (the call stopped, a 499 in the
+    /// ledger) and the next request calls anew; so when every client of a flight has left.
     @Test func aLeaderLeavingCutsNeitherItsFollowersNorLaterRequests() async throws {
         let root = TemporaryDirectory()
         let fake = try await FakeProvider(kind: "openai", key: CompatTests.openAIKey)
         defer { fake.stop() }
-        try await fake.control(["delay_ms": 2000])
         let node = try Self.node(root, fake, id: "cc")
         try await withGuardians([node]) {
             try await node.start()
-            let question = #"{"model":"gpt-mini","temperature":0,"max_tokens":8,"messages":[{"role":"user","content":"Who leads?"}]}"#
-            let leader = try RawConnection(port: node.port)
-            leader.send(RawHTTP.post("/v1/chat/completions", question))
-            try await poll(timeout: .seconds(10), "the leader's call to reach the provider") { try await fake.requestCount == 1 }
-            let follower = Task { try await Self.post(node, question) }
-            try await poll(timeout: .seconds(10), "the second request to join the flight") {
-                try await HTTP.get(node.baseURL + "/metrics").text.split(separator: "\n").contains {
-                    $0.hasPrefix("dagi_router_cache") && $0.contains(#"outcome="coalesced""#) && $0.hasSuffix(" 1")
-                }
+            func ask(_ text: String) -> String { #"{"model":"gpt-mini","temperature":0,"max_tokens":8,"messages":[{"role":"user","content":"\#(text)"}]}"# }
+            func stopped() async throws -> Int {
+                try await HTTP.get(node.baseURL + "/v1/usage?limit=100").json()["data"]?.arrayValue?.filter { $0["status"] == 499 }.count ?? 0
             }
+            try await fake.control(["hold": true])
+            let leader = try RawConnection(port: node.port)
+            leader.send(RawHTTP.post("/v1/chat/completions", ask("Who leads?")))
+            try await poll(timeout: .seconds(10), "the leader's call to reach the provider") { try await fake.requestCount == 1 }
+            let follower = Task { try await Self.post(node, ask("Who leads?")) }
+            try await poll(timeout: .seconds(10), "the second request to join the flight") { try await Self.coalesced(node) == 1 }
             leader.shutdown()
+            try await fake.control(["release": true])
             let answer = try await follower.value
             #expect(answer.status == 200 && Self.cache(answer) == "coalesced", "\(answer.status) \(answer.text)")
             #expect(try answer.json()["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue?.hasPrefix("echo: ") == true, "\(answer.text)")
             #expect(try await fake.requestCount == 1)
 
-            // Alone, a leader that leaves takes its flight with it: the same request later is
-            // called afresh rather than left waiting on a call no one finishes.
-            let other = #"{"model":"gpt-mini","temperature":0,"max_tokens":8,"messages":[{"role":"user","content":"Who left?"}]}"#
+            // Alone, a leader that leaves takes its flight with it: its call is stopped, and the
+            // same request later is called afresh rather than left waiting on it.
+            try await fake.control(["hold": true])
             let lone = try RawConnection(port: node.port)
-            lone.send(RawHTTP.post("/v1/chat/completions", other))
+            lone.send(RawHTTP.post("/v1/chat/completions", ask("Who left?")))
             try await poll(timeout: .seconds(10), "the lone call to reach the provider") { try await fake.requestCount == 2 }
             lone.shutdown()
-            try await fake.control(["delay_ms": 0])
-            let fresh = try await Self.post(node, other)
+            try await poll(timeout: .seconds(10), "the lone call to be stopped") { try await stopped() == 1 }
+            try await fake.control(["release": true])
+            let fresh = try await Self.post(node, ask("Who left?"))
             #expect(fresh.status == 200 && Self.cache(fresh) == "miss", "\(fresh.status) \(fresh.text)")
             #expect(try await fake.requestCount == 3)
+
+            // Leader and follower both leave: the last to go stops the call.
+            try await fake.control(["hold": true])
+            let first = try RawConnection(port: node.port)
+            first.send(RawHTTP.post("/v1/chat/completions", ask("Who stays?")))
+            try await poll(timeout: .seconds(10), "the call to reach the provider") { try await fake.requestCount == 4 }
+            let second = try RawConnection(port: node.port)
+            second.send(RawHTTP.post("/v1/chat/completions", ask("Who stays?")))
+            try await poll(timeout: .seconds(10), "the second to join") { try await Self.coalesced(node) == 2 }
+            first.shutdown()
+            second.shutdown()
+            try await poll(timeout: .seconds(10), "the call no one waits for to be stopped") { try await stopped() == 2 }
+            try await fake.control(["release": true])
+        }
+    }
+
+    /// A kept answer written synchronously, with the next request pipelined behind it on the
+    /// same connection: both answered, in order.
+    @Test func aHitWithARequestPipelinedBehindItAnswersBoth() async throws {
+        let root = TemporaryDirectory()
+        let fake = try await FakeProvider(kind: "openai", key: CompatTests.openAIKey)
+        defer { fake.stop() }
+        let node = try Self.node(root, fake, id: "ce")
+        try await withGuardians([node]) {
+            try await node.start()
+            let kept = #"{"model":"gpt-mini","temperature":0,"max_tokens":8,"messages":[{"role":"user","content":"Kept."}]}"#
+            let fresh = #"{"model":"gpt-mini","temperature":0.5,"max_tokens":8,"messages":[{"role":"user","content":"Fresh."}]}"#
+            #expect(Self.cache(try await Self.post(node, kept)) == "miss")
+            let both = try await RawHTTP.exchange(port: node.port, send: RawHTTP.post("/v1/chat/completions", kept) + RawHTTP.post("/v1/chat/completions", fresh)) {
+                $0.components(separatedBy: "HTTP/1.1 200").count == 3 && $0.contains("echo: Fresh.")
+            }
+            let answers = both.components(separatedBy: "HTTP/1.1 ").dropFirst()
+            #expect(answers.count == 2, "\(both)")
+            #expect(answers.first?.lowercased().contains("x-dagi-cache: hit") == true && answers.first?.contains("echo: Kept.") == true, "\(both)")
+            #expect(answers.last?.lowercased().contains("x-dagi-cache") == false && answers.last?.contains("echo: Fresh.") == true, "\(both)")
+            #expect(try await fake.requestCount == 2)
         }
     }
 }

@@ -55,12 +55,14 @@ final class Flight: Sendable {
         var over = false
         var followers: [FlightFollower] = []
         var settled: Settled?
+        /// The leader's client left: how to stop its call once no follower is left either.
+        var stopLeader: (@Sendable () -> Void)?
     }
 
     private let state = Mutex(State())
 
-    /// Followers of one flight at most; more wait for the cache or call upstream themselves.
-    static let maxFollowers = 1_000
+    /// Followers of one flight at most; more call upstream themselves.
+    static let maxFollowers = 256
 
     init(
         directive: CacheDirective, streamed: Bool, config: CacheConfig, now: @escaping @Sendable () -> Int64,
@@ -76,7 +78,7 @@ final class Flight: Sendable {
     }
 
     /// Adds a follower, which is sent the parts so far at once; false when the flight is over
-    /// or no longer holds its parts.
+    /// or no longer holds its parts. Called on the follower's loop.
     func join(_ follower: FlightFollower) -> Bool {
         state.withLock { state in
             guard !state.over, state.whole, state.followers.count < Self.maxFollowers else { return false }
@@ -87,11 +89,33 @@ final class Flight: Sendable {
         }
     }
 
-    /// The leader's client left: with no one waiting the flight ends here (true), else it goes
-    /// on for its followers (false). One step, so no follower joins a flight that is dropped.
-    func abandonIfAlone() -> Bool {
+    var hasFollowers: Bool { state.withLock { !$0.followers.isEmpty } }
+
+    /// A follower's client left: it no longer keeps the flight going. The last one to leave
+    /// after the leader's client stops the call.
+    func leave(_ follower: FlightFollower) {
+        let stop: (@Sendable () -> Void)? = state.withLock { state in
+            state.followers.removeAll { $0 === follower }
+            guard !state.over, state.followers.isEmpty, let stop = state.stopLeader else { return nil }
+            state.over = true
+            state.parts = []
+            return stop
+        }
+        guard let stop else { return }
+        ended(self, nil)
+        stop()
+    }
+
+    /// The leader's client left. With no one waiting the flight ends here (true: the leader
+    /// stops its call now); else it goes on for its followers (false), and `stop` is called when
+    /// the last of them leaves too. One step, so no follower joins a flight that is dropped.
+    func leaderLeft(stop: @escaping @Sendable () -> Void) -> Bool {
         let alone = state.withLock { state in
-            guard !state.over, state.followers.isEmpty else { return false }
+            guard !state.over else { return true }
+            guard state.followers.isEmpty else {
+                state.stopLeader = stop
+                return false
+            }
             state.over = true
             state.parts = []
             return true
@@ -108,7 +132,7 @@ final class Flight: Sendable {
     /// A part the leader wrote: held, and sent to every follower.
     func record(_ part: Part) {
         var part = part
-        let (followers, answer): ([FlightFollower], CachedAnswer??) = state.withLock { state in
+        let (followers, kept): ([FlightFollower], [Part]??) = state.withLock { state in
             guard !state.over else { return ([], nil) }
             if case .end(let trailers, let closing, nil) = part { part = .end(trailers: trailers, closing: closing, settled: state.settled) }
             if state.whole {
@@ -116,18 +140,26 @@ final class Flight: Sendable {
                 if state.bytes > limit {
                     state.whole = false
                     state.parts = []
+                } else if case .body(let chunk) = part {
+                    // A copy: a slice would pin the (larger) buffer it was read into.
+                    state.parts.append(.body(ByteBuffer(bytes: chunk.readableBytesView)))
                 } else {
                     state.parts.append(part)
                 }
             }
             guard part.isLast else { return (state.followers, nil) }
             state.over = true
-            let answer = state.whole && keep ? Self.answer(state.parts, key: key, streamed: streamed, now: now(), ttl: ttlMilliseconds) : nil
+            let parts = state.whole && keep ? state.parts : nil
             state.parts = []
-            return (state.followers, .some(answer))
+            state.stopLeader = nil
+            // Each follower's writer refers back to it: the flight lets go of them when it ends.
+            let followers = state.followers
+            state.followers = []
+            return (followers, .some(parts))
         }
         for follower in followers { follower.send([part]) }
-        if let answer { ended(self, answer) }
+        // The answer is put together outside the lock (joiners wait on it under the flights' lock).
+        if let kept { ended(self, kept.flatMap { Self.answer($0, key: key, streamed: streamed, now: now(), ttl: ttlMilliseconds) }) }
     }
 
     /// The answer to keep from a flight's parts: a 200 that ended cleanly with its usage known.
@@ -144,39 +176,4 @@ final class Flight: Sendable {
             savingUSD: settled.metered.savingUSD, createdAt: now, expiresAt: now.saturatingPlus(ttl)
         )
     }
-}
-
-/// The flights in the air, by key: a cacheable request that misses the cache joins the one for
-/// its key, or becomes the leader of a new one. Bounded: past ``maxFlights`` a request goes alone.
-final class Flights: Sendable {
-    private let flights = Mutex<[CacheKey: Flight]>([:])
-    static let maxFlights = 10_000
-
-    enum Place {
-        /// Its answer comes from the flight's leader.
-        case follower
-        /// It makes the call; its writer records into the flight.
-        case leader(Flight)
-        /// It makes the call alone (too many flights).
-        case alone
-    }
-
-    func enter(_ key: CacheKey, follower: FlightFollower, maxAge: Duration, makeFlight: () -> Flight) -> Place {
-        flights.withLock { flights in
-            if let flight = flights[key], ContinuousClock.now - flight.started < maxAge, flight.join(follower) { return .follower }
-            guard flights.count < Self.maxFlights || flights[key] != nil else { return .alone }
-            let flight = makeFlight()
-            flights[key] = flight
-            return .leader(flight)
-        }
-    }
-
-    /// A flight is over: later requests for its key no longer join it.
-    func land(_ flight: Flight) {
-        flights.withLock { flights in
-            if flights[flight.key] === flight { flights[flight.key] = nil }
-        }
-    }
-
-    var count: Int { flights.withLock { $0.count } }
 }

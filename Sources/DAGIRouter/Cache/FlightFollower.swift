@@ -5,12 +5,24 @@ import NIOCore
 /// A request answered by another request's upstream call: the flight's parts are written to its
 /// own client, on its own connection's loop, marked `x-dagi-cache: coalesced` and costing
 /// nothing; its ledger row records the saving.
+///
+/// A client that leaves leaves the flight (with no one left, the leader's call may stop); a
+/// client that reads too slowly to keep up (``ClientWriter/isOverwhelmed``) is cut off rather
+/// than buffered without end.
 final class FlightFollower: Sendable {
     private let receiver: NIOLoopBound<Receiver>
 
     /// Made on the request's connection loop.
     init(writer: ClientWriter, request: InferenceRequest, router: RequestRouter) {
-        receiver = NIOLoopBound(Receiver(writer: writer, request: request, router: router), eventLoop: writer.eventLoop)
+        let receiver = Receiver(writer: writer, request: request, router: router)
+        self.receiver = NIOLoopBound(receiver, eventLoop: writer.eventLoop)
+        receiver.follower = self
+        writer.onClientLeft = { [weak receiver] in receiver?.leave() }
+    }
+
+    /// It joined `flight` (on its loop, before any part can arrive).
+    func joined(_ flight: Flight) {
+        receiver.value.flight = flight
     }
 
     /// Writes `parts` on the follower's loop, after everything sent before.
@@ -25,7 +37,11 @@ final class FlightFollower: Sendable {
         let writer: ClientWriter
         let request: InferenceRequest
         let router: RequestRouter
+        weak var flight: Flight?
+        weak var follower: FlightFollower?
         var status = 200
+        /// Cut off (too slow a reader): later parts are dropped.
+        var cut = false
 
         init(writer: ClientWriter, request: InferenceRequest, router: RequestRouter) {
             self.writer = writer
@@ -33,7 +49,13 @@ final class FlightFollower: Sendable {
             self.router = router
         }
 
+        func leave() {
+            if let flight, let follower { flight.leave(follower) }
+            flight = nil
+        }
+
         func deliver(_ part: Flight.Part) {
+            guard !cut else { return }
             switch part {
             case .head(var response, let route):
                 response.headerFields[CacheDirective.header] = "coalesced"
@@ -42,12 +64,18 @@ final class FlightFollower: Sendable {
                 writer.head(response, route: route, flush: true)
             case .body(let chunk):
                 writer.body(chunk, flush: true)
+                if writer.isOverwhelmed {
+                    cut = true
+                    leave()
+                    writer.abort()
+                    router.servedFromCache(request, model: request.requestedModel, usage: TokenUsage(), status: 499, savingUSD: 0)
+                }
             case .end(var trailers, let closing, let settled):
                 if trailers?[.dagiCost] != nil { trailers?[.dagiCost] = Metered.dollars(0) }
                 writer.end(trailers: trailers, closing: closing)
                 if let settled {
                     router.servedFromCache(
-                        request, model: settled.candidate.model, usage: settled.metered.usage, status: status,
+                        request, model: settled.candidate.model, usage: settled.metered.usage, status: writer.clientGone ? 499 : status,
                         savingUSD: settled.metered.costUSD + settled.metered.savingUSD
                     )
                 }

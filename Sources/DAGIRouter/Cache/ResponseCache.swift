@@ -1,4 +1,6 @@
 import Logging
+import MeshCore
+import MeshHTTP
 import MeshStore
 import NIOCore
 import ServiceLifecycle
@@ -39,8 +41,10 @@ public final class ResponseCache: Service, Sendable {
 
     private struct State: ~Copyable {
         var answers: [CacheKey: CachedAnswer] = [:]
-        /// Keys in the order they were kept (which, with one TTL, is the order they expire); an
-        /// entry whose answer was replaced since is skipped.
+        /// Keys in the order they were kept, the oldest first: what gives way to size. With one
+        /// TTL it is also the order they expire; an answer kept longer (an agent's min_interval)
+        /// at the front shields expired ones behind it until they are asked for or pushed out.
+        /// An entry whose answer was replaced since is skipped.
         var order = CircularBuffer<(key: CacheKey, createdAt: Int64)>()
         var weight = 0
         /// Changes not yet in the file.
@@ -121,13 +125,10 @@ public final class ResponseCache: Service, Sendable {
         let config = self.config
         let now = now()
         do {
-            let entries = try await Task.detached {
-                try file.load(now: now, maxBytes: config.maxSize.bytes, maxEntryBytes: Int(config.maxEntrySize.bytes))
-            }.value
+            let entries = try await file.load(now: now, maxBytes: config.maxSize.bytes, maxEntryBytes: Int(config.maxEntrySize.bytes))
             // Oldest first, so the order of eviction is the order they were made.
             for entry in entries.reversed() {
-                guard let key = CacheKey(hex: entry.key) else { continue }
-                let answer = CachedAnswer(entry, key: key)
+                guard let key = CacheKey(hex: entry.key), let answer = CachedAnswer(entry, key: key) else { continue }
                 state.withLock { state in
                     guard state.answers[key] == nil else { return }
                     state.answers[key] = answer
@@ -156,12 +157,17 @@ public final class ResponseCache: Service, Sendable {
         }
         guard let file, !puts.isEmpty || !deletes.isEmpty else { return }
         do {
-            try await Task.detached {
-                try file.apply(puts: puts.map(\.fileEntry), deletes: deletes.map(\.hex))
-            }.value
+            try await file.apply(puts: puts.map(\.fileEntry), deletes: deletes.map(\.hex))
         } catch {
-            // The memory copy still serves; the file catches up with later changes.
+            // The memory copy still serves; what was not written is tried again with the next
+            // flush, unless it changed meanwhile.
             logger.warning("response cache: writing \(file.path) failed: \(error)")
+            state.withLock { state in
+                for answer in puts where state.answers[answer.key]?.createdAt == answer.createdAt && state.puts[answer.key] == nil {
+                    state.puts[answer.key] = answer
+                }
+                for key in deletes where state.answers[key] == nil { state.deletes.insert(key) }
+            }
         }
     }
 
@@ -178,7 +184,16 @@ public final class ResponseCache: Service, Sendable {
 }
 
 extension CachedAnswer {
-    init(_ entry: ResponseCacheFile.Entry, key: CacheKey) {
+    /// An answer read back from the file, nil unless its names are what the ledger and the
+    /// headers accept (a model name as a request's, a node's name, a short content type).
+    init?(_ entry: ResponseCacheFile.Entry, key: CacheKey) {
+        func isName(_ text: String?, _ limit: Int) -> Bool {
+            guard let text else { return true }
+            return !text.isEmpty && text.utf8.count <= limit && !text.unicodeScalars.contains { $0.value < 0x20 || (0x7f...0x9f).contains($0.value) }
+        }
+        guard isName(entry.model, RequestFields.maxModelLength), MeshName.isValid(entry.servedBy), isName(entry.contentType, 256),
+              isName(entry.provider, 256), entry.expiresAt > entry.createdAt
+        else { return nil }
         self.init(
             key: key, contentType: entry.contentType, streamed: entry.streamed, body: ByteBuffer(bytes: entry.body), model: entry.model,
             servedBy: entry.servedBy, provider: entry.provider, usage: TokenUsage(prompt: TokenUsage.clamp(entry.promptTokens), completion: TokenUsage.clamp(entry.completionTokens)),

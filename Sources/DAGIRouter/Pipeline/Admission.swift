@@ -178,15 +178,16 @@ struct Admission: Sendable {
         // Agents' requests only: a hop was looked up where it entered the mesh.
         var directive: CacheDirective?
         if case .agent(let agent) = caller, let cache {
+            let routing = cache.shared ? CacheDirective.routing(of: snapshot.agents[agent], priority: callPolicy.priority ?? .normal) : ""
             directive = CacheDirective.of(
-                endpoint: endpoint, compat: call, head: head, body: body, fields: fields, stream: stream, agent: agent,
+                endpoint: endpoint, compat: call, head: head, body: body, fields: fields, stream: stream, agent: (agent, routing),
                 minIntervalMs: callPolicy.minIntervalMs, config: cache
             )
         }
         return InferenceRequest(
             endpoint: endpoint, head: head, body: body, fields: fields, caller: caller, requestID: requestID, started: started,
             stream: stream, keepAlive: connection != "close", compat: call, rateLimitHeaders: rateLimit, countsTokens: countsTokens, cache: directive,
-            priority: callPolicy.priority, promptCache: callPolicy.promptCache
+            priority: callPolicy.priority ?? .normal, promptCache: callPolicy.promptCache
         )
     }
 

@@ -25,6 +25,13 @@ final class ClientWriter {
     var flight: Flight?
     /// The client left: parts still go to the flight, nothing to the connection.
     private(set) var clientGone = false
+    /// Told when the client leaves (a follower then leaves its flight).
+    var onClientLeft: (() -> Void)?
+    /// Body bytes written since the connection last had room for them.
+    private var unreadBytes = 0
+    /// How far a client may fall behind an answer that does not wait for it (one shared with
+    /// other requests) before it is cut off.
+    static let maxUnreadBytes = 2 << 20
     private var headWritten = false
     private var ended = false
 
@@ -77,6 +84,13 @@ final class ClientWriter {
 
     private func writeBody(_ buffer: ByteBuffer, flush: Bool) {
         guard !clientGone else { return }
+        if context.channel.isWritable { unreadBytes = 0 } else { unreadBytes += buffer.readableBytes }
+        // A leader whose followers keep the upstream reading: too slow a client is cut off,
+        // and the answer goes on for the others.
+        if isOverwhelmed, flight?.hasFollowers == true {
+            context.close(promise: nil)
+            return
+        }
         let part = NIOAny(HTTPResponsePart.body(buffer))
         if flush { context.writeAndFlush(part, promise: nil) } else { context.write(part, promise: nil) }
     }
@@ -116,8 +130,15 @@ final class ClientWriter {
     /// The client left: nothing more touches this connection (or its handler, which may be
     /// gone), while the flight this request leads, if any, goes on for its followers.
     func clientLeft() {
+        guard !clientGone else { return }
         clientGone = true
+        let told = onClientLeft
+        onClientLeft = nil
+        told?()
     }
+
+    /// The client has fallen more than ``maxUnreadBytes`` behind.
+    var isOverwhelmed: Bool { unreadBytes > Self.maxUnreadBytes }
 
     /// The answer cannot be completed (a whole answer cut short): the connection closes.
     func abort() {

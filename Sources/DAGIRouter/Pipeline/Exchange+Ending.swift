@@ -76,19 +76,26 @@ extension Exchange {
         finished(status: 502, error: error)
     }
 
-    /// The client hung up: stop the upstream at once so the model stops generating.
+    /// The client hung up: stop the upstream at once so the model stops generating — unless
+    /// others wait on this answer (a flight's followers): then it goes on for them, read as fast
+    /// as it comes, until the last of them leaves too.
     func clientClosed() {
         if case .done = phase { return }
         if let flight = writer.flight {
-            if flight.abandonIfAlone() {
-                writer.flight = nil
-            } else {
-                // Others wait on this answer: it goes on for them, read as fast as it comes.
+            let exchange = NIOLoopBound(self, eventLoop: eventLoop)
+            let stop: @Sendable () -> Void = { exchange.eventLoop.execute { exchange.value.stopForNoOne() } }
+            guard flight.leaderLeft(stop: stop) else {
                 writer.clientLeft()
                 upstream?.setOption(.autoRead, value: true).whenFailure { _ in }
                 return
             }
         }
+        stopForNoOne()
+    }
+
+    /// No client waits on the answer any more: the upstream is stopped.
+    private func stopForNoOne() {
+        writer.flight = nil
         switch phase {
         case .done: return
         case .relaying:
@@ -123,7 +130,10 @@ extension Exchange {
     }
 
     func clientWritabilityChanged(_ writable: Bool) {
-        upstream?.setOption(.autoRead, value: writable).whenFailure { _ in }
+        // An answer others wait on is not held back by this client (it is cut off instead if
+        // it falls too far behind).
+        let shared = writer.flight?.hasFollowers == true
+        upstream?.setOption(.autoRead, value: writable || shared).whenFailure { _ in }
     }
 
     func finishWithError(_ error: any Error) {

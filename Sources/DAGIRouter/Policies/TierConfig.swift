@@ -57,7 +57,7 @@ public struct TierConfig: Sendable, Decodable, Equatable {
         agent.rpm = agent.rpm ?? rpm
         agent.tpm = agent.tpm ?? tpm
         if allowCloud == false { agent.allowCloud = false }
-        if policy.priority == .normal, let priority { policy.priority = priority }
+        if policy.priority == nil { policy.priority = priority }
         return agent
     }
 }

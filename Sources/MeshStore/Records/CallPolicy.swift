@@ -5,18 +5,21 @@ import MeshCore
 /// cache breakpoints.
 ///
 /// Stored in the agent row as one JSON object (`call_policy`), so a policy added later needs no
-/// schema change: a node reads the keys it knows and ignores the others, and a value out of
-/// range (a replicated row is untrusted) reads as the default.
+/// schema change: a node reads the keys it knows, carries the others through its own edits
+/// unchanged, and reads a value out of range (a replicated row is untrusted) as unset.
 public struct CallPolicy: Sendable, Equatable {
-    public var priority: RequestPriority
+    /// Nil: unset (the tier's, else normal).
+    public var priority: RequestPriority?
     /// An identical request within this many milliseconds is answered from the cache, sampled
     /// or not (periodic sampling of the same prompt).
     public var minIntervalMs: Int64?
     /// `prompt_cache: auto`: stable system prompts and tools sent to Anthropic get
     /// `cache_control` breakpoints.
     public var promptCache: Bool
+    /// Keys this node does not know (a newer node's policies), kept as they came.
+    public var others: [String: JSONValue] = [:]
 
-    public init(priority: RequestPriority = .normal, minIntervalMs: Int64? = nil, promptCache: Bool = false) {
+    public init(priority: RequestPriority? = nil, minIntervalMs: Int64? = nil, promptCache: Bool = false) {
         self.priority = priority
         self.minIntervalMs = minIntervalMs
         self.promptCache = promptCache
@@ -24,22 +27,30 @@ public struct CallPolicy: Sendable, Equatable {
 
     /// The longest `min_interval`: a day.
     public static let minIntervalRange: ClosedRange<Int64> = 1_000...86_400_000
+    static let known: Set<String> = ["priority", "min_interval_ms", "prompt_cache"]
 
     /// Reads the stored JSON (nil or unreadable: the defaults).
     public init(json: String?) {
         self.init()
         guard let json, json.utf8.count <= Self.maxStoredBytes, case .object(let object)? = try? JSONValue.parse(Array(json.utf8)) else { return }
-        if let name = object["priority"]?.stringValue, let priority = RequestPriority(name: name) { self.priority = priority }
+        if let name = object["priority"]?.stringValue { priority = RequestPriority(name: name) }
         if let ms = object["min_interval_ms"]?.intValue, Self.minIntervalRange.contains(ms) { minIntervalMs = ms }
         promptCache = object["prompt_cache"]?.stringValue == "auto"
+        others = object.filter { !Self.known.contains($0.key) }
     }
 
-    /// The JSON stored in the agent row: only what differs from the defaults; nil when nothing does.
+    /// The JSON stored in the agent row: what is set, and the keys of others; nil when nothing
+    /// is. Keys of others that would not fit the column are dropped first.
     public var json: String? {
         var object: [String: JSONValue] = [:]
-        if priority != .normal { object["priority"] = .string(priority.description) }
+        if let priority { object["priority"] = .string(priority.description) }
         if let minIntervalMs { object["min_interval_ms"] = .int(minIntervalMs) }
         if promptCache { object["prompt_cache"] = "auto" }
+        if !others.isEmpty {
+            let merged = object.merging(others) { ours, _ in ours }
+            let text = JSONValue.object(merged).jsonString
+            if text.utf8.count <= Self.maxStoredBytes { return text }
+        }
         return object.isEmpty ? nil : JSONValue.object(object).jsonString
     }
 

@@ -99,9 +99,17 @@ final class ModelGate: Sendable {
         }
     }
 
-    /// A request of `priority` starts (`delta` 1) or stops (-1) waiting for the model.
-    func waiting(_ name: String, _ priority: RequestPriority, _ delta: Int) {
-        entries.withLock { $0[name]?.waiting[priority.rawValue] += delta }
+    /// A request of `priority` starts (`delta` 1) or stops (-1) waiting for the model; returns
+    /// whether requests of lower priority were held back by it alone (and should look again).
+    @discardableResult
+    func waiting(_ name: String, _ priority: RequestPriority, _ delta: Int) -> Bool {
+        entries.withLock { entries in
+            guard var entry = entries[name] else { return false }
+            entry.waiting[priority.rawValue] += delta
+            entries[name] = entry
+            return delta < 0 && !entry.outranked(priority) && entry.waiting[priority.rawValue] == 0
+                && entry.waiting[..<priority.rawValue].contains { $0 > 0 }
+        }
     }
 
     func load(_ name: String) -> Load {
