@@ -11,8 +11,9 @@ import MeshCore
 ///       shared: false           # true: one agent's answer serves another asking the same
 ///
 /// A request is cacheable when it is deterministic (`temperature: 0`, Ollama's
-/// `options.temperature: 0`) or says `x-dagi-cache: force`; `Cache-Control: no-cache` skips
-/// the lookup, `no-store` the keeping, and `x-dagi-cache: off` both and the merging.
+/// `options.temperature: 0`, any embeddings request), says `x-dagi-cache: force`, or comes from
+/// an agent with a `min_interval`; `Cache-Control: no-cache` skips the lookup, `no-store` the
+/// keeping, and `x-dagi-cache: off` both and the merging.
 public struct CacheConfig: Sendable, Decodable {
     public var enabled: Bool
     public var ttl: ConfigDuration
@@ -61,7 +62,7 @@ extension CacheConfig.CodingKeys: DocumentedKey {
     var doc: (default: String?, meaning: String) {
         let d = CacheConfig()
         switch self {
-        case .enabled: return ("\(d.enabled)", "answer repeated deterministic requests (temperature 0, or x-dagi-cache: force) from this node's cache, and merge identical ones in flight")
+        case .enabled: return ("\(d.enabled)", "answer repeated deterministic requests (temperature 0, embeddings, x-dagi-cache: force) from this node's cache, and merge identical ones in flight")
         case .ttl: return ("\(d.ttl)", "how long a kept answer is served again")
         case .maxSize: return ("\(d.maxSize)", "all kept answers together, in memory and in the cache file; the oldest give way")
         case .maxEntrySize: return ("\(d.maxEntrySize)", "an answer larger than this is not kept")

@@ -17,12 +17,14 @@ final class FlightFollower: Sendable {
         let receiver = Receiver(writer: writer, request: request, router: router)
         self.receiver = NIOLoopBound(receiver, eventLoop: writer.eventLoop)
         receiver.follower = self
-        writer.onClientLeft = { [weak receiver] in receiver?.leave() }
     }
 
-    /// It joined `flight` (on its loop, before any part can arrive).
+    /// It joined `flight` (on its loop, before any part can arrive): its client leaving now
+    /// leaves the flight.
     func joined(_ flight: Flight) {
-        receiver.value.flight = flight
+        let receiver = self.receiver.value
+        receiver.flight = flight
+        receiver.writer.onClientLeft = { [weak receiver] in receiver?.leave() }
     }
 
     /// Writes `parts` on the follower's loop, after everything sent before.

@@ -21,11 +21,41 @@ final class ModelGate: Sendable {
         var lastUsedWall: Int64?
         /// The actor wants to hear when the model goes idle (its turn is ending).
         var watched = false
-        /// Requests waiting for it, by priority: a lease is not taken past one of higher priority.
-        var waiting = [0, 0, 0]
+        /// Requests waiting for it, by priority: a lease is not taken past one of higher
+        /// priority. Three counts, not an array: the entry is copied on every lease.
+        var waitingLow = 0, waitingNormal = 0, waitingHigh = 0
+
+        func waiting(_ priority: RequestPriority) -> Int {
+            switch priority {
+            case .low: return waitingLow
+            case .normal: return waitingNormal
+            case .high: return waitingHigh
+            }
+        }
+
+        mutating func addWaiting(_ priority: RequestPriority, _ delta: Int) {
+            switch priority {
+            case .low: waitingLow += delta
+            case .normal: waitingNormal += delta
+            case .high: waitingHigh += delta
+            }
+        }
 
         func outranked(_ priority: RequestPriority) -> Bool {
-            waiting[(priority.rawValue + 1)...].contains { $0 > 0 }
+            switch priority {
+            case .low: return waitingNormal > 0 || waitingHigh > 0
+            case .normal: return waitingHigh > 0
+            case .high: return false
+            }
+        }
+
+        /// Whether requests of lower priority than `priority` wait.
+        func lowerWaiting(_ priority: RequestPriority) -> Bool {
+            switch priority {
+            case .low: return false
+            case .normal: return waitingLow > 0
+            case .high: return waitingLow > 0 || waitingNormal > 0
+            }
         }
     }
 
@@ -105,10 +135,9 @@ final class ModelGate: Sendable {
     func waiting(_ name: String, _ priority: RequestPriority, _ delta: Int) -> Bool {
         entries.withLock { entries in
             guard var entry = entries[name] else { return false }
-            entry.waiting[priority.rawValue] += delta
+            entry.addWaiting(priority, delta)
             entries[name] = entry
-            return delta < 0 && !entry.outranked(priority) && entry.waiting[priority.rawValue] == 0
-                && entry.waiting[..<priority.rawValue].contains { $0 > 0 }
+            return delta < 0 && !entry.outranked(priority) && entry.waiting(priority) == 0 && entry.lowerWaiting(priority)
         }
     }
 
