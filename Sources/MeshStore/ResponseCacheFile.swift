@@ -71,6 +71,9 @@ public final class ResponseCacheFile: Sendable {
         if !FileManager.default.fileExists(atPath: path) {
             _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
         }
+        for suffix in ["", "-wal", "-shm", "-journal"] where FileManager.default.fileExists(atPath: path + suffix) {
+            try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path + suffix)
+        }
         var config = Configuration()
         config.busyMode = .timeout(5)
         let queue = try DatabaseQueue(path: path, configuration: config)
@@ -110,8 +113,9 @@ public final class ResponseCacheFile: Sendable {
             var dropped: [String] = []
             let sizes = try Row.fetchCursor(db, sql: "SELECT key, length(body) FROM response_cache ORDER BY created_at DESC")
             while let row = try sizes.next() {
-                let key: String = row[0]
-                let size: Int64 = row[1]
+                // The file is not trusted to hold text keys: a row that is not what was written goes.
+                guard let key = String.fromDatabaseValue(row[0] as DatabaseValue) else { continue }
+                let size = Int64.fromDatabaseValue(row[1] as DatabaseValue) ?? Int64.max
                 if total + size > maxBytes {
                     dropped.append(key)
                 } else {

@@ -260,6 +260,8 @@ import Testing
             #expect(answer.status == 200 && Self.cache(answer) == "coalesced", "\(answer.status) \(answer.text)")
             #expect(try answer.json()["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue?.hasPrefix("echo: ") == true, "\(answer.text)")
             #expect(try await fake.requestCount == 1)
+            // The call was the leader's (its cost on its row), the answer did not reach it.
+            try await poll(timeout: .seconds(10), "the leader's row") { try await stopped() == 1 }
 
             // Alone, a leader that leaves takes its flight with it: its call is stopped, and the
             // same request later is called afresh rather than left waiting on it.
@@ -268,13 +270,13 @@ import Testing
             lone.send(RawHTTP.post("/v1/chat/completions", ask("Who left?")))
             try await poll(timeout: .seconds(10), "the lone call to reach the provider") { try await fake.requestCount == 2 }
             lone.shutdown()
-            try await poll(timeout: .seconds(10), "the lone call to be stopped") { try await stopped() == 1 }
+            try await poll(timeout: .seconds(10), "the lone call to be stopped") { try await stopped() == 2 }
             try await fake.control(["release": true])
             let fresh = try await Self.post(node, ask("Who left?"))
             #expect(fresh.status == 200 && Self.cache(fresh) == "miss", "\(fresh.status) \(fresh.text)")
             #expect(try await fake.requestCount == 3)
 
-            // Leader and follower both leave: the last to go stops the call.
+            // Leader and follower both leave: the last to go stops the call (a 499 row each).
             try await fake.control(["hold": true])
             let first = try RawConnection(port: node.port)
             first.send(RawHTTP.post("/v1/chat/completions", ask("Who stays?")))
@@ -284,7 +286,7 @@ import Testing
             try await poll(timeout: .seconds(10), "the second to join") { try await Self.coalesced(node) == 2 }
             first.shutdown()
             second.shutdown()
-            try await poll(timeout: .seconds(10), "the call no one waits for to be stopped") { try await stopped() == 2 }
+            try await poll(timeout: .seconds(10), "the call no one waits for to be stopped") { try await stopped() == 4 }
             try await fake.control(["release": true])
         }
     }

@@ -17,6 +17,11 @@ import Testing
         newer.minIntervalMs = 60_000
         let stored = CallPolicy(json: newer.json)
         #expect(stored.others == newer.others && stored.minIntervalMs == 60_000 && stored.priority == .high)
+
+        // A value this node cannot read, under a key it knows, is carried too.
+        let unread = CallPolicy(json: #"{"priority":"critical","prompt_cache":"smart"}"#)
+        #expect(unread.priority == nil && !unread.promptCache)
+        #expect(CallPolicy(json: unread.json).others == ["priority": "critical", "prompt_cache": "smart"])
     }
 
     @Test func whatAPeerCannotMeanReadsAsUnset() {

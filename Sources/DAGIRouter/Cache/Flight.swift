@@ -57,6 +57,9 @@ final class Flight: Sendable {
         var settled: Settled?
         /// The leader's client left: how to stop its call once no follower is left either.
         var stopLeader: (@Sendable () -> Void)?
+        /// Tells the leader its answer became shared, or no longer is (it reads the upstream
+        /// at its own client's pace only while it is not).
+        var sharingChanged: (@Sendable () -> Void)?
     }
 
     private let state = Mutex(State())
@@ -80,13 +83,20 @@ final class Flight: Sendable {
     /// Adds a follower, which is sent the parts so far at once; false when the flight is over
     /// or no longer holds its parts. Called on the follower's loop.
     func join(_ follower: FlightFollower) -> Bool {
-        state.withLock { state in
-            guard !state.over, state.whole, state.followers.count < Self.maxFollowers else { return false }
+        let (joined, first): (Bool, (@Sendable () -> Void)?) = state.withLock { state in
+            guard !state.over, state.whole, state.followers.count < Self.maxFollowers else { return (false, nil) }
             state.followers.append(follower)
             // Sent under the lock: every later part reaches this follower after these.
-            if !state.parts.isEmpty { follower.send(state.parts) }
-            return true
+            if !state.parts.isEmpty { follower.send(state.parts, catchingUp: true) }
+            return (true, state.followers.count == 1 ? state.sharingChanged : nil)
         }
+        first?()
+        return joined
+    }
+
+    /// How the leader learns that its answer became shared or no longer is.
+    func onSharingChanged(_ tell: @escaping @Sendable () -> Void) {
+        state.withLock { $0.sharingChanged = tell }
     }
 
     var hasFollowers: Bool { state.withLock { !$0.followers.isEmpty } }
@@ -94,13 +104,18 @@ final class Flight: Sendable {
     /// A follower's client left: it no longer keeps the flight going. The last one to leave
     /// after the leader's client stops the call.
     func leave(_ follower: FlightFollower) {
-        let stop: (@Sendable () -> Void)? = state.withLock { state in
+        let (stop, last): ((@Sendable () -> Void)?, (@Sendable () -> Void)?) = state.withLock { state in
+            let before = state.followers.count
             state.followers.removeAll { $0 === follower }
-            guard !state.over, state.followers.isEmpty, let stop = state.stopLeader else { return nil }
+            guard !state.over, state.followers.isEmpty else { return (nil, nil) }
+            guard let stop = state.stopLeader else { return (nil, before > 0 ? state.sharingChanged : nil) }
             state.over = true
             state.parts = []
-            return stop
+            state.stopLeader = nil
+            state.sharingChanged = nil
+            return (stop, nil)
         }
+        last?()
         guard let stop else { return }
         ended(self, nil)
         stop()
@@ -110,17 +125,18 @@ final class Flight: Sendable {
     /// stops its call now); else it goes on for its followers (false), and `stop` is called when
     /// the last of them leaves too. One step, so no follower joins a flight that is dropped.
     func leaderLeft(stop: @escaping @Sendable () -> Void) -> Bool {
-        let alone = state.withLock { state in
-            guard !state.over else { return true }
+        let (alone, endsNow) = state.withLock { state -> (Bool, Bool) in
+            guard !state.over else { return (true, false) }
             guard state.followers.isEmpty else {
                 state.stopLeader = stop
-                return false
+                return (false, false)
             }
             state.over = true
             state.parts = []
-            return true
+            state.sharingChanged = nil
+            return (true, true)
         }
-        if alone { ended(self, nil) }
+        if endsNow { ended(self, nil) }
         return alone
     }
 
@@ -152,13 +168,14 @@ final class Flight: Sendable {
             let parts = state.whole && keep ? state.parts : nil
             state.parts = []
             state.stopLeader = nil
+            state.sharingChanged = nil
             // Each follower's writer refers back to it: the flight lets go of them when it ends.
             let followers = state.followers
             state.followers = []
             return (followers, .some(parts))
         }
         for follower in followers { follower.send([part]) }
-        // The answer is put together outside the lock (joiners wait on it under the flights' lock).
+        // The answer is put together outside the lock (joiners would wait on it, under the flights' lock).
         if let kept { ended(self, kept.flatMap { Self.answer($0, key: key, streamed: streamed, now: now(), ttl: ttlMilliseconds) }) }
     }
 

@@ -27,10 +27,13 @@ final class FlightFollower: Sendable {
         receiver.writer.onClientLeft = { [weak receiver] in receiver?.leave() }
     }
 
-    /// Writes `parts` on the follower's loop, after everything sent before.
-    func send(_ parts: [Flight.Part]) {
+    /// Writes `parts` on the follower's loop, after everything sent before. The parts a late
+    /// joiner catches up with do not count against how far behind it may fall.
+    func send(_ parts: [Flight.Part], catchingUp: Bool = false) {
         let receiver = self.receiver
+        let backlog = catchingUp ? parts.reduce(0) { sum, part in if case .body(let chunk) = part { sum + chunk.readableBytes } else { sum } } : 0
         receiver.eventLoop.execute {
+            receiver.value.allowance += backlog
             for part in parts { receiver.value.deliver(part) }
         }
     }
@@ -44,6 +47,10 @@ final class FlightFollower: Sendable {
         var status = 200
         /// Cut off (too slow a reader): later parts are dropped.
         var cut = false
+        /// Its ledger row is written (one per request).
+        var recorded = false
+        /// Bytes it was sent at once to catch up: it may be that much further behind.
+        var allowance = 0
 
         init(writer: ClientWriter, request: InferenceRequest, router: RequestRouter) {
             self.writer = writer
@@ -51,9 +58,20 @@ final class FlightFollower: Sendable {
             self.router = router
         }
 
+        /// Its client left (or was cut off): it leaves the flight, with a 499 in the ledger.
         func leave() {
             if let flight, let follower { flight.leave(follower) }
             flight = nil
+            record(status: 499, settled: nil)
+        }
+
+        func record(status: Int, settled: Flight.Settled?) {
+            guard !recorded else { return }
+            recorded = true
+            router.servedFromCache(
+                request, model: settled?.candidate.model ?? request.requestedModel, usage: settled?.metered.usage ?? TokenUsage(), status: status,
+                savingUSD: settled.map { $0.metered.costUSD + $0.metered.savingUSD } ?? 0
+            )
         }
 
         func deliver(_ part: Flight.Part) {
@@ -66,21 +84,15 @@ final class FlightFollower: Sendable {
                 writer.head(response, route: route, flush: true)
             case .body(let chunk):
                 writer.body(chunk, flush: true)
-                if writer.isOverwhelmed {
+                if writer.isOverwhelmed(allowing: allowance) {
                     cut = true
                     leave()
                     writer.abort()
-                    router.servedFromCache(request, model: request.requestedModel, usage: TokenUsage(), status: 499, savingUSD: 0)
                 }
             case .end(var trailers, let closing, let settled):
                 if trailers?[.dagiCost] != nil { trailers?[.dagiCost] = Metered.dollars(0) }
                 writer.end(trailers: trailers, closing: closing)
-                if let settled {
-                    router.servedFromCache(
-                        request, model: settled.candidate.model, usage: settled.metered.usage, status: writer.clientGone ? 499 : status,
-                        savingUSD: settled.metered.costUSD + settled.metered.savingUSD
-                    )
-                }
+                if let settled { record(status: writer.clientGone ? 499 : status, settled: settled) }
             case .error(let error, let route):
                 writer.error(error, route: route)
                 router.metrics.rejected(status: Int(error.status.code), code: error.code)

@@ -25,8 +25,9 @@ extension RequestRouter {
         let place = flights.enter(directive.key, follower: follower, maxAge: config.requestTimeout.duration * 2) {
             let flights = self.flights
             return Flight(directive: directive, streamed: request.stream, config: cache.config, now: now) { flight, answer in
-                flights.land(flight)
+                // Kept before it lands: a request arriving between the two finds one or the other.
                 if let answer { cache.keep(answer) }
+                flights.land(flight)
             }
         }
         switch place {

@@ -87,7 +87,9 @@ final class ClientWriter {
         if context.channel.isWritable { unreadBytes = 0 } else { unreadBytes += buffer.readableBytes }
         // A leader whose followers keep the upstream reading: too slow a client is cut off,
         // and the answer goes on for the others.
-        if isOverwhelmed, flight?.hasFollowers == true {
+        if isOverwhelmed(), flight?.hasFollowers == true {
+            // Gone from here on, whatever runs before the close is noticed.
+            clientGone = true
             context.close(promise: nil)
             return
         }
@@ -137,8 +139,12 @@ final class ClientWriter {
         told?()
     }
 
-    /// The client has fallen more than ``maxUnreadBytes`` behind.
-    var isOverwhelmed: Bool { unreadBytes > Self.maxUnreadBytes }
+    /// The client has fallen more than ``maxUnreadBytes`` (and `allowing`) behind.
+    func isOverwhelmed(allowing extra: Int = 0) -> Bool { unreadBytes > Self.maxUnreadBytes + extra }
+
+    /// Whether the upstream may be read faster than this client reads: it left, or others wait
+    /// on the answer too.
+    var readsAheadOfClient: Bool { clientGone || flight?.hasFollowers == true }
 
     /// The answer cannot be completed (a whole answer cut short): the connection closes.
     func abort() {

@@ -130,10 +130,14 @@ extension Exchange {
     }
 
     func clientWritabilityChanged(_ writable: Bool) {
-        // An answer others wait on is not held back by this client (it is cut off instead if
-        // it falls too far behind).
-        let shared = writer.flight?.hasFollowers == true
-        upstream?.setOption(.autoRead, value: writable || shared).whenFailure { _ in }
+        refreshReading()
+    }
+
+    /// Reads the upstream at the client's pace — unless others wait on the answer too (the
+    /// client is cut off instead if it falls too far behind) or the client left.
+    func refreshReading() {
+        let read = writer.readsAheadOfClient || writer.context.channel.isWritable
+        upstream?.setOption(.autoRead, value: read).whenFailure { _ in }
     }
 
     func finishWithError(_ error: any Error) {

@@ -72,7 +72,14 @@ final class Exchange: UpstreamReceiver {
 
     var eventLoop: any EventLoop { writer.eventLoop }
 
-    func start() { tryNext() }
+    func start() {
+        if let flight = writer.flight {
+            // A follower joining (or the last leaving) changes whose pace the upstream is read at.
+            let exchange = NIOLoopBound(self, eventLoop: eventLoop)
+            flight.onSharingChanged { exchange.eventLoop.execute { exchange.value.refreshReading() } }
+        }
+        tryNext()
+    }
 
     // MARK: - Attempts
 
@@ -173,7 +180,7 @@ final class Exchange: UpstreamReceiver {
                 handler.exchange = self
                 // A pooled connection comes back reading; a client still busy with the answer
                 // before this one sends no new writability event to stop it.
-                if !writer.clientGone, !writer.context.channel.isWritable { channel.setOption(.autoRead, value: false).whenFailure { _ in } }
+                if !writer.readsAheadOfClient, !writer.context.channel.isWritable { channel.setOption(.autoRead, value: false).whenFailure { _ in } }
                 phase = .awaitingHead
                 channel.write(HTTPClientRequestPart.head(call.head), promise: nil)
                 if call.body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(call.body)), promise: nil) }
@@ -261,7 +268,9 @@ final class Exchange: UpstreamReceiver {
                 // A stream learns its cost at its end: an HTTP trailer.
                 writer.end(trailers: [.dagiCost: cost])
             }
-            finished(status: status, error: nil, metered: metered)
+            // A leader whose client left while others waited: the call is its (cost and all),
+            // the answer did not reach it.
+            finished(status: writer.clientGone ? 499 : status, error: nil, metered: metered)
         case (.end, .readingError(let head, let body)):
             errorAnswered(head, body: body)
         default:

@@ -27,16 +27,23 @@ public struct CallPolicy: Sendable, Equatable {
 
     /// The longest `min_interval`: a day.
     public static let minIntervalRange: ClosedRange<Int64> = 1_000...86_400_000
-    static let known: Set<String> = ["priority", "min_interval_ms", "prompt_cache"]
 
     /// Reads the stored JSON (nil or unreadable: the defaults).
     public init(json: String?) {
         self.init()
         guard let json, json.utf8.count <= Self.maxStoredBytes, case .object(let object)? = try? JSONValue.parse(Array(json.utf8)) else { return }
-        if let name = object["priority"]?.stringValue { priority = RequestPriority(name: name) }
+        priority = object["priority"]?.stringValue.flatMap(RequestPriority.init(name:))
         if let ms = object["min_interval_ms"]?.intValue, Self.minIntervalRange.contains(ms) { minIntervalMs = ms }
         promptCache = object["prompt_cache"]?.stringValue == "auto"
-        others = object.filter { !Self.known.contains($0.key) }
+        // A value of a known key this node cannot read (a newer node's priority) is carried too.
+        others = object.filter { key, _ in
+            switch key {
+            case "priority": return priority == nil
+            case "prompt_cache": return !promptCache && object[key]?.stringValue != "off"
+            case "min_interval_ms": return false
+            default: return true
+            }
+        }
     }
 
     /// The JSON stored in the agent row: what is set, and the keys of others; nil when nothing

@@ -17,7 +17,8 @@ struct AgentEdit {
     var rpm: JSONValue?
     var tpm: JSONValue?
     var onExceed: JSONValue?
-    var priority: RequestPriority?
+    /// `.some(nil)` clears it (the tier's applies again).
+    var priority: RequestPriority??
     /// `min_interval` in milliseconds; `.some(nil)` removes it.
     var minIntervalMs: Int64??
     var promptCache: Bool?
@@ -87,10 +88,11 @@ struct AgentEdit {
             edit.onExceed = action
         }
         if let value = object["priority"] {
-            guard let priority = value.stringValue.flatMap(RequestPriority.init(name:)) else {
-                throw APIError.badRequest("priority must be low, normal or high", code: "invalid_field", param: "priority")
+            let priority = value.stringValue.flatMap(RequestPriority.init(name:))
+            guard value == .null || priority != nil else {
+                throw APIError.badRequest("priority must be low, normal, high or null", code: "invalid_field", param: "priority")
             }
-            edit.priority = priority
+            edit.priority = .some(priority)
         }
         if let value = object["min_interval"] {
             // A duration ("30s", "5m") or milliseconds; null removes it.
@@ -124,9 +126,16 @@ struct AgentEdit {
         if let onExceed { agent.onExceed = onExceed.stringValue }
         if priority != nil || minIntervalMs != nil || promptCache != nil {
             var policy = CallPolicy(json: agent.callPolicy)
-            if let priority { policy.priority = priority }
+            // What is set here replaces whatever a newer node wrote under the same key.
+            if let priority {
+                policy.priority = priority
+                policy.others["priority"] = nil
+            }
             if let minIntervalMs { policy.minIntervalMs = minIntervalMs }
-            if let promptCache { policy.promptCache = promptCache }
+            if let promptCache {
+                policy.promptCache = promptCache
+                policy.others["prompt_cache"] = nil
+            }
             agent.callPolicy = policy.json
         }
         return agent
