@@ -163,7 +163,10 @@ import Testing
             #expect(streamed.status == 200)
             #expect(streamed.headers.first(name: "x-dagi-route") == "remote:b")
             #expect(streamed.headers.first(name: "content-type")?.contains("text/event-stream") == true)
-            #expect(streamed.text.components(separatedBy: "data: ").count > 5 && streamed.text.contains("[DONE]"), "\(streamed.status) \(streamed.text)")
+            // At least a content chunk, the finish chunk and [DONE]: llama-server sends the bytes of
+            // a character that spans tokens (an emoji) in one chunk, so 8 tokens may be 2 chunks
+            // (CI at 953bcd1: SmolLM2 answered with two emojis).
+            #expect(streamed.text.components(separatedBy: "data: ").count >= 4 && streamed.text.contains("[DONE]"), "\(streamed.status) \(streamed.text)")
             let chunks = streamed.text.components(separatedBy: "data: ").dropFirst().filter { !$0.hasPrefix("[DONE]") }
             #expect(chunks.allSatisfy { (try? JSONValue.parse(Array($0.utf8)))?["model"] == "smollm2" }, "\(streamed.text)")
             #expect(!streamed.text.contains(".gguf"))
