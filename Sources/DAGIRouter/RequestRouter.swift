@@ -34,6 +34,8 @@ public final class RequestRouter: Sendable {
     /// requests in flight.
     let cache: ResponseCache?
     let flights = Flights()
+    /// How this node's batch runner calls this router.
+    public let batchCaller = BatchCaller()
     let upstreamPool: UpstreamPool
     let connections: ConnectionGate
     let agentSeen: @Sendable (String) -> Void
@@ -66,7 +68,7 @@ public final class RequestRouter: Sendable {
         self.directory = directory
         self.admission = Admission(
             keys: keys, catalog: catalog, verifier: verifier, limiter: RateLimiter(partitionShare: config.partitionShare), openLocalhost: config.openLocalhost,
-            audience: audience, compat: compat, internalSecret: internalSecret, cache: cache?.config, now: now
+            audience: audience, compat: compat, internalSecret: internalSecret, cache: cache?.config, batchCaller: batchCaller, now: now
         )
         self.metrics = RouterMetrics(registry: metricsRegistry)
         self.ledger = ledger
@@ -147,13 +149,32 @@ public final class RequestRouter: Sendable {
             if case .operator = caller {
                 return try catalog.current.plan(request.requestedModel, agent: nil, localOnly: true, swapperOnly: true, health: health)
             }
-            let plan = try catalog.current.plan(
+            var plan = try catalog.current.plan(
                 request.requestedModel, agent: caller.isHop ? nil : caller.agent, forced: caller.forcedModel, localOnly: caller.isHop, health: health
             )
+            if request.batch {
+                // Batches wait for the mesh's own models, where work costs nothing.
+                plan.removeAll { $0.candidate.isCloud }
+                guard !plan.isEmpty else { throw PlanError.cloudNotAllowed(request.requestedModel, agent: caller.agent) }
+                if let node = request.preferredNode {
+                    plan = plan.filter { $0.candidate.node == node } + plan.filter { $0.candidate.node != node }
+                }
+            }
             return try withinBudget(plan, request: request)
         } catch let error as PlanError {
             throw Self.apiError(for: error)
         }
+    }
+
+    /// The nodes whose own models can serve `model` for `agent` now, this node first if it is
+    /// one of them (for the batch runner to spread requests over).
+    public func meshNodes(serving model: String, agent: String) -> [String] {
+        let snapshot = catalog.current
+        guard let plan = try? snapshot.plan(model, agent: agent, health: health) else { return [] }
+        var nodes: [String] = []
+        for entry in plan where !entry.candidate.isCloud && !nodes.contains(entry.candidate.node) { nodes.append(entry.candidate.node) }
+        if let local = nodes.firstIndex(of: snapshot.localNode), local > 0 { nodes.insert(nodes.remove(at: local), at: 0) }
+        return nodes
     }
 
     /// What the router refuses and logs at a bounded rate.

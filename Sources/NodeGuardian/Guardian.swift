@@ -175,6 +175,10 @@ public enum Guardian {
                 logger.warning("alerts: $\(variable) is empty; budget alerts go to the log and GET /v1/budgets only")
             }
         }
+        // Deferred batches: kept where they are created, run by this node's runner through its router.
+        let batchStore = try BatchStore(path: (dataDirectory as NSString).appendingPathComponent("batches.sqlite"))
+        let batchRunner = BatchRunner(batches: batchStore, router: requestRouter, http: meshHTTP, logger: logger, now: { store.clock.wallMilliseconds() })
+        services.append(batchRunner)
         let routerService = RouterService(router: requestRouter)
         try await routerService.prepare()
         services.append(contentsOf: [ledger, routerService] as [any Service])
@@ -190,6 +194,8 @@ public enum Guardian {
         UsageLiveAPI(store: store, audience: audience).register(on: router)
         DashboardAPI(store: store, audience: audience).register(on: router)
         CompatDocumentsAPI(router: requestRouter, store: store).register(on: router)
+        FilesAPI(batches: batchStore, audience: audience, now: { store.clock.wallMilliseconds() }).register(on: router)
+        BatchesAPI(batches: batchStore, audience: audience, runner: batchRunner, now: { store.clock.wallMilliseconds() }).register(on: router)
         let listen = config.node.listen
         // HTTP/1 with the router's handler for inference requests in each connection's pipeline.
         var server = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: requestRouter.channelHandlers()))
@@ -202,6 +208,8 @@ public enum Guardian {
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "dagi-node-guardian"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? listen.port
+                let host = listen.host == "0.0.0.0" ? "127.0.0.1" : listen.host == "::" ? "[::1]" : listen.host.contains(":") ? "[\(listen.host)]" : listen.host
+                batchRunner.listening(at: "\(config.node.tls == nil ? "http" : "https")://\(host):\(port)")
                 // A machine-readable line for scripts and tests that start us on port 0.
                 FileHandle.standardOutput.write(Data("node-guardian \(store.nodeID) listening on http://\(listen.host):\(port)\n".utf8))
             },

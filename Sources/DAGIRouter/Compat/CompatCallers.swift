@@ -22,7 +22,7 @@ extension RequestRouter {
         switch try await documentCaller({ admission.compatHead(head, api: api, loopback: loopback, keysReloaded: $0) }) {
         case .service: return .service
         case .agent(let agent): return .agent(agent)
-        case .hop, .operator: throw Admission.unauthorized("the API key is not valid for any agent of this node")
+        case .hop, .operator, .batch: throw Admission.unauthorized("the API key is not valid for any agent of this node")
         }
     }
 }

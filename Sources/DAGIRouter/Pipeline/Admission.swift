@@ -25,6 +25,8 @@ struct Admission: Sendable {
     let internalSecret: InternalSecret?
     /// The response cache's settings (nil: no cache).
     let cache: CacheConfig?
+    /// This node's batch runner.
+    let batchCaller: BatchCaller
     let now: @Sendable () -> Int64
 
     /// A caller known from the headers, its body still to be read.
@@ -35,6 +37,8 @@ struct Admission: Sendable {
         /// A compatibility API's caller that showed the internal secret: its agent is named in
         /// the body (or a header), read once the body is in.
         case service
+        /// This node's batch runner, running a request of `agent`'s batch, preferably on `node`.
+        case batch(agent: String, node: String?)
     }
 
     enum HeadVerdict {
@@ -50,6 +54,7 @@ struct Admission: Sendable {
             return audience.isAdmin(authorization: authorization, loopback: loopback) ? .admitted(.operator) : .refused(audience.adminRequired(authorization: authorization))
         }
         if head.headerFields[.dagiHop] != nil { return hop(head) }
+        if let token = head.headerFields[.dagiBatch] { return batch(head, token: token) }
         return agentKey(head, loopback: loopback, keysReloaded: keysReloaded)
     }
 
@@ -101,6 +106,18 @@ struct Admission: Sendable {
         }
     }
 
+    /// The batch runner: its token, for an agent that exists.
+    private func batch(_ head: HTTPRequest, token: String) -> HeadVerdict {
+        guard batchCaller.secret.matches(token) else {
+            return .refused(Self.unauthorized("the batch token is not valid", code: "invalid_batch_token"))
+        }
+        guard let agent = head.headerFields[.dagiBatchAgent], MeshName.isValid(agent), catalog.current.agents[agent] != nil else {
+            return .refused(Self.unauthorized("the batch's agent does not exist (deleted?)"))
+        }
+        let node = head.headerFields[.dagiBatchNode].flatMap { MeshName.isValid($0) ? $0 : nil }
+        return .admitted(.batch(agent: agent, node: node))
+    }
+
     private func hop(_ head: HTTPRequest) -> HeadVerdict {
         guard let verifier else {
             return .refused(APIError(status: .forbidden, code: "hop_refused", message: "this node has no mesh secret and accepts no forwarded requests"))
@@ -140,7 +157,7 @@ struct Admission: Sendable {
         }
         let caller: Caller
         switch pending {
-        case .agent(let agent):
+        case .agent(let agent), .batch(let agent, _):
             caller = .agent(agent)
         case .service:
             caller = .agent(try compatAgent(named))
@@ -174,6 +191,13 @@ struct Admission: Sendable {
             countsTokens = policy?.tpm != nil
         }
         let connection = head.headerFields[.connection]?.lowercased()
+        // A batch's requests wait behind the rest, stay on the mesh, and go where the runner spreads them.
+        var batch = false
+        var preferredNode: String?
+        if case .batch(_, let node) = pending {
+            batch = true
+            preferredNode = node
+        }
         let stream = endpoint.canStream && (fields.stream ?? endpoint.streamsByDefault)
         // Agents' requests only: a hop was looked up where it entered the mesh.
         var directive: CacheDirective?
@@ -187,7 +211,7 @@ struct Admission: Sendable {
         return InferenceRequest(
             endpoint: endpoint, head: head, body: body, fields: fields, caller: caller, requestID: requestID, started: started,
             stream: stream, keepAlive: connection != "close", compat: call, rateLimitHeaders: rateLimit, countsTokens: countsTokens, cache: directive,
-            priority: callPolicy.priority ?? .normal, promptCache: callPolicy.promptCache
+            priority: batch ? .low : callPolicy.priority ?? .normal, promptCache: callPolicy.promptCache, batch: batch, preferredNode: preferredNode
         )
     }
 

@@ -61,6 +61,10 @@ struct InferenceRequest: Sendable {
     var priority = RequestPriority.normal
     /// Its agent's `prompt_cache: auto`: prompts sent to Anthropic get cache breakpoints.
     var promptCache = false
+    /// A deferred batch's request (this node's runner sent it): low priority, the mesh only.
+    var batch = false
+    /// The node the batch runner would like it to run on (its candidates there go first).
+    var preferredNode: String?
 
     /// The model as the client named it.
     var requestedModel: String { fields.model ?? "" }

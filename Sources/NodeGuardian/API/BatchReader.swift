@@ -1,0 +1,37 @@
+import Hummingbird
+import MeshHTTP
+
+/// Who is calling the Files and Batches APIs: an agent by its key (its own files and batches),
+/// or this node's operator (all of them; it creates nothing, having no agent).
+enum BatchReader {
+    case agent(String)
+    case operatorOrPeer
+
+    static func of(_ request: Request, _ context: MeshRequestContext, audience: Audience) async throws -> BatchReader {
+        switch try await audience.requireInfo(request, context) {
+        case .agent(let agent): return .agent(agent)
+        case .operatorOrPeer: return .operatorOrPeer
+        case .anyone:
+            throw APIError(status: .unauthorized, code: "credentials_required", message: "files and batches need an agent's key", headers: [.wwwAuthenticate: "Bearer"])
+        }
+    }
+
+    /// The agent a new file or batch belongs to.
+    var owner: String {
+        get throws {
+            guard case .agent(let agent) = self else {
+                throw APIError(status: .forbidden, code: "agent_key_required", message: "files and batches are created with an agent's key (they run as that agent)")
+            }
+            return agent
+        }
+    }
+
+    /// Whether it may see what `agent` owns.
+    func sees(_ agent: String) -> Bool {
+        if case .agent(let own) = self { return own == agent }
+        return true
+    }
+
+    /// The agent to list for (nil: all).
+    var filter: String? { if case .agent(let agent) = self { return agent } else { return nil } }
+}
