@@ -194,8 +194,10 @@ public enum Guardian {
         UsageLiveAPI(store: store, audience: audience).register(on: router)
         DashboardAPI(store: store, audience: audience).register(on: router)
         CompatDocumentsAPI(router: requestRouter, store: store).register(on: router)
-        FilesAPI(batches: batchStore, audience: audience, now: { store.clock.wallMilliseconds() }).register(on: router)
-        BatchesAPI(batches: batchStore, audience: audience, runner: batchRunner, now: { store.clock.wallMilliseconds() }).register(on: router)
+        let openLocalhost = config.router.openLocalhost
+        FilesAPI(batches: batchStore, audience: audience, openLocalhost: openLocalhost, now: { store.clock.wallMilliseconds() }).register(on: router)
+        BatchesAPI(batches: batchStore, audience: audience, openLocalhost: openLocalhost, runner: batchRunner, now: { store.clock.wallMilliseconds() })
+            .register(on: router)
         let listen = config.node.listen
         // HTTP/1 with the router's handler for inference requests in each connection's pipeline.
         var server = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: requestRouter.channelHandlers()))

@@ -1,13 +1,18 @@
+import DAGIRouter
 import Hummingbird
 import MeshHTTP
 
 /// Who is calling the Files and Batches APIs: an agent by its key (its own files and batches),
-/// or this node's operator (all of them; it creates nothing, having no agent).
+/// or this node's operator (all of them; it creates nothing, having no agent). With
+/// `router.open_localhost`, this machine without a valid key is the `local` agent, as on `/v1`.
 enum BatchReader {
     case agent(String)
     case operatorOrPeer
 
-    static func of(_ request: Request, _ context: MeshRequestContext, audience: Audience) async throws -> BatchReader {
+    static func of(_ request: Request, _ context: MeshRequestContext, audience: Audience, openLocalhost: Bool) async throws -> BatchReader {
+        // An agent's key names the agent, from this machine too (where the operator reads all).
+        if let token = request.headers[.authorization].flatMap(BearerToken.parse), let agent = await audience.agentForKey(token) { return .agent(agent) }
+        if openLocalhost, context.isLocal(request) { return .agent(AgentKeys.localAgent) }
         switch try await audience.requireInfo(request, context) {
         case .agent(let agent): return .agent(agent)
         case .operatorOrPeer: return .operatorOrPeer

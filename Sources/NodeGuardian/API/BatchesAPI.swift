@@ -13,6 +13,7 @@ import NIOCore
 struct BatchesAPI {
     let batches: BatchStore
     let audience: Audience
+    let openLocalhost: Bool
     let runner: BatchRunner
     let now: @Sendable () -> Int64
 
@@ -22,7 +23,7 @@ struct BatchesAPI {
     func register(on router: Router<MeshRequestContext>) {
         router.post("/v1/batches") { request, context in try await create(request, context) }
         router.get("/v1/batches") { request, context in
-            let reader = try await BatchReader.of(request, context, audience: audience)
+            let reader = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost)
             let query = request.uri.queryParameters
             let limit = try query.get("limit").map { text -> Int in
                 guard let limit = Int(text), (1...100).contains(limit) else {
@@ -49,7 +50,7 @@ struct BatchesAPI {
     }
 
     private func create(_ request: Request, _ context: MeshRequestContext) async throws -> Response {
-        let owner = try await BatchReader.of(request, context, audience: audience).owner
+        let owner = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost).owner
         var request = request
         let body = try await request.collectBody(upTo: 64 << 10)
         guard case .object(let fields)? = try? JSONValue.parse(body.readableBytesView) else {
@@ -140,7 +141,7 @@ struct BatchesAPI {
 
     /// The batch `{id}` names, if the caller may see it; 404 otherwise.
     private func owned(_ request: Request, _ context: MeshRequestContext) async throws -> BatchStore.Batch {
-        let reader = try await BatchReader.of(request, context, audience: audience)
+        let reader = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost)
         let id = try context.parameters.require("id")
         guard let batch = try await batches.batch(id), reader.sees(batch.agent) else {
             throw APIError.notFound("no batch \(id)", code: "batch_not_found")

@@ -11,6 +11,7 @@ import NIOCore
 struct FilesAPI {
     let batches: BatchStore
     let audience: Audience
+    let openLocalhost: Bool
     let now: @Sendable () -> Int64
 
     /// The largest file taken (and so the largest batch).
@@ -19,7 +20,7 @@ struct FilesAPI {
     func register(on router: Router<MeshRequestContext>) {
         router.post("/v1/files") { request, context in try await upload(request, context) }
         router.get("/v1/files") { request, context in
-            let reader = try await BatchReader.of(request, context, audience: audience)
+            let reader = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost)
             let files = try await batches.files(agent: reader.filter, limit: 10_000)
             return JSONResponse.make(["object": "list", "data": .array(files.map(Self.view)), "has_more": false])
         }
@@ -39,7 +40,7 @@ struct FilesAPI {
     }
 
     private func upload(_ request: Request, _ context: MeshRequestContext) async throws -> Response {
-        let owner = try await BatchReader.of(request, context, audience: audience).owner
+        let owner = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost).owner
         var request = request
         let body = try await request.collectBody(upTo: Self.maxFileBytes + 64 << 10)
         let form = try MultipartForm(body: Array(body.readableBytesView), contentType: request.headers[.contentType])
@@ -59,7 +60,7 @@ struct FilesAPI {
 
     /// The file `{id}` names, if the caller may see it; 404 otherwise (whose it is stays unsaid).
     private func owned(_ request: Request, _ context: MeshRequestContext) async throws -> BatchStore.File {
-        let reader = try await BatchReader.of(request, context, audience: audience)
+        let reader = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost)
         let id = try context.parameters.require("id")
         guard let file = try await batches.file(id), reader.sees(file.agent) else {
             throw APIError.notFound("no file \(id)", code: "file_not_found")
