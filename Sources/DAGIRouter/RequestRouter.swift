@@ -172,7 +172,8 @@ public final class RequestRouter: Sendable {
         let snapshot = catalog.current
         guard let plan = try? snapshot.plan(model, agent: agent, health: health) else { return [] }
         var nodes: [String] = []
-        for entry in plan where !entry.candidate.isCloud && !nodes.contains(entry.candidate.node) { nodes.append(entry.candidate.node) }
+        // Not one cooling down after failures (it would be tried first, and fail again).
+        for entry in plan where !entry.candidate.isCloud && !entry.coolingDown && !nodes.contains(entry.candidate.node) { nodes.append(entry.candidate.node) }
         if let local = nodes.firstIndex(of: snapshot.localNode), local > 0 { nodes.insert(nodes.remove(at: local), at: 0) }
         return nodes
     }

@@ -17,7 +17,6 @@ public struct Audience: Sendable {
     let adminTokenDigest: SHA256.Digest?
     let publicInfo: Bool
     /// The live agent whose key a bearer token is (the router's key table).
-    /// The agent of an API key, if it is one.
     public let agentForKey: @Sendable (String) async -> String?
     let verifier: MeshVerifier?
     let now: @Sendable () -> Int64

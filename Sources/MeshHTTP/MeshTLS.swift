@@ -27,6 +27,15 @@ public enum MeshTLS {
         }
     }
 
+    /// The client side for a node calling itself on loopback (its batch runner): its own
+    /// certificate — or the mesh CA that signed it — is the trust root, and the name is not
+    /// checked (the certificate names the node's LAN address, not 127.0.0.1).
+    public static func loopbackClient(certificate: String, caFile: String?) throws -> TLSConfiguration {
+        var configuration = try client(caFile: caFile ?? certificate)
+        configuration.certificateVerification = .noHostnameVerification
+        return configuration
+    }
+
     /// The client side for peers: verified against the mesh CA when one is given (a private
     /// mesh), else against the system's roots.
     public static func client(caFile: String?) throws -> TLSConfiguration {

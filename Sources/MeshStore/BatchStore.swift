@@ -50,6 +50,7 @@ public final class BatchStore: Sendable {
         public var failedAt: Int64?
         public var cancellingAt: Int64?
         public var cancelledAt: Int64?
+        public var expiredAt: Int64?
         public var expiresAt: Int64
         public var outputFileID: String?
         public var errorFileID: String?
@@ -101,7 +102,7 @@ public final class BatchStore: Sendable {
         }
     }
 
-    private let queue: DatabaseQueue
+    private let queue: DatabasePool
     public let path: String
 
     public init(path: String) throws {
@@ -112,7 +113,9 @@ public final class BatchStore: Sendable {
         }
         var config = Configuration()
         config.busyMode = .timeout(10)
-        queue = try DatabaseQueue(path: path, configuration: config)
+        // WAL (a pool): the API reads while the runner writes; NORMAL sync, as the store's.
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        queue = try DatabasePool(path: path, configuration: config)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: files, batches, requests") { db in
             try db.execute(sql: """
@@ -125,7 +128,7 @@ public final class BatchStore: Sendable {
                   id TEXT PRIMARY KEY NOT NULL, agent TEXT NOT NULL, input_file_id TEXT NOT NULL, endpoint TEXT NOT NULL,
                   completion_window TEXT NOT NULL, status TEXT NOT NULL, metadata TEXT, errors TEXT, created_at INTEGER NOT NULL,
                   in_progress_at INTEGER, finalizing_at INTEGER, completed_at INTEGER, failed_at INTEGER, cancelling_at INTEGER,
-                  cancelled_at INTEGER, expires_at INTEGER NOT NULL, output_file_id TEXT, error_file_id TEXT
+                  cancelled_at INTEGER, expired_at INTEGER, expires_at INTEGER NOT NULL, output_file_id TEXT, error_file_id TEXT
                 );
                 CREATE INDEX batch_agent ON batch(agent, created_at);
                 CREATE TABLE item (
@@ -222,11 +225,12 @@ public final class BatchStore: Sendable {
         }
     }
 
-    /// Batches whose requests are still to run (or to be given up, when cancelling).
+    /// Batches whose requests are still to run (or to be given up, when cancelling), without
+    /// their counts (read on every step of the runner: it must not walk their requests).
     public func activeBatches() async throws -> [Batch] {
         try await queue.read { db in
             try String.fetchAll(db, sql: "SELECT id FROM batch WHERE status IN ('in_progress', 'cancelling') ORDER BY created_at")
-                .compactMap { try Self.batch(db, $0) }
+                .compactMap { try Self.batch(db, $0, counted: false) }
         }
     }
 
@@ -241,10 +245,10 @@ public final class BatchStore: Sendable {
         }
     }
 
-    private static func batch(_ db: Database, _ id: String) throws -> Batch? {
+    private static func batch(_ db: Database, _ id: String, counted: Bool = true) throws -> Batch? {
         guard let row = try Row.fetchOne(db, sql: """
             SELECT id, agent, input_file_id, endpoint, completion_window, status, metadata, errors, created_at, in_progress_at, finalizing_at,
-              completed_at, failed_at, cancelling_at, cancelled_at, expires_at, output_file_id, error_file_id
+              completed_at, failed_at, cancelling_at, cancelled_at, expires_at, output_file_id, error_file_id, expired_at
             FROM batch WHERE id = ?
             """, arguments: [id])
         else { return nil }
@@ -261,12 +265,15 @@ public final class BatchStore: Sendable {
         batch.cancelledAt = row[14]
         batch.outputFileID = row[16]
         batch.errorFileID = row[17]
+        batch.expiredAt = row[18]
+        guard counted else { return batch }
         let counts = try Row.fetchOne(db, sql: """
-            SELECT count(*), sum(status BETWEEN 200 AND 299), sum(status IS NOT NULL AND status NOT BETWEEN 200 AND 299) FROM item WHERE batch_id = ?
+            SELECT count(*), coalesce(sum(status BETWEEN 200 AND 299), 0), coalesce(sum(status IS NOT NULL AND status NOT BETWEEN 200 AND 299), 0)
+            FROM item WHERE batch_id = ?
             """, arguments: [id])
-        batch.total = counts?[0] ?? 0
-        batch.completed = counts?[1] ?? 0
-        batch.failed = counts?[2] ?? 0
+        batch.total = Int.fromDatabaseValue(counts?[0] ?? .null) ?? 0
+        batch.completed = Int.fromDatabaseValue(counts?[1] ?? .null) ?? 0
+        batch.failed = Int.fromDatabaseValue(counts?[2] ?? .null) ?? 0
         return batch
     }
 
@@ -292,11 +299,17 @@ public final class BatchStore: Sendable {
     @discardableResult
     public func answer(_ batchID: String, line: Int, with answer: Answer) async throws -> Bool {
         try await queue.write { db in
-            try db.execute(
-                sql: "UPDATE item SET status = ?, request_id = ?, answer = ? WHERE batch_id = ? AND line = ? AND status IS NULL",
-                arguments: [answer.status, answer.requestID, Data(answer.body), batchID, line]
-            )
+            try db.cachedStatement(sql: "UPDATE item SET status = ?, request_id = ?, answer = ? WHERE batch_id = ? AND line = ? AND status IS NULL")
+                .execute(arguments: [answer.status, answer.requestID, Data(answer.body), batchID, line])
             return db.changesCount > 0
+        }
+    }
+
+    /// Marks a batch failed (its output could not be written), with a message.
+    public func fail(_ batchID: String, now: Int64, message: String) async throws {
+        let errors = JSONValue.object(["object": "list", "data": [["code": "output_failed", "message": .string(message), "param": .null, "line": .null]]]).jsonString
+        try await queue.write { db in
+            try db.execute(sql: "UPDATE batch SET status = 'failed', failed_at = ?, errors = ? WHERE id = ?", arguments: [now, errors, batchID])
         }
     }
 
@@ -306,6 +319,12 @@ public final class BatchStore: Sendable {
     public func finish(_ batchID: String, status: String, now: Int64, makeID: @Sendable () -> String) async throws {
         try await queue.write { db in
             guard let batch = try Self.batch(db, batchID), batch.status == "in_progress" || batch.status == "cancelling" else { return }
+            let stamp: String
+            switch status {
+            case "cancelled": stamp = "cancelled_at"
+            case "expired": stamp = "expired_at"
+            default: stamp = "completed_at"
+            }
             var output: [UInt8] = []
             var errors: [UInt8] = []
             let rows = try Row.fetchCursor(db, sql: "SELECT line, custom_id, status, request_id, answer FROM item WHERE batch_id = ? AND status IS NOT NULL ORDER BY line", arguments: [batchID])
@@ -326,7 +345,6 @@ public final class BatchStore: Sendable {
             }
             let outputID = try store(output, "output")
             let errorID = try store(errors, "error")
-            let stamp = status == "cancelled" ? "cancelled_at" : "completed_at"
             try db.execute(
                 sql: "UPDATE batch SET status = ?, finalizing_at = ?, \(stamp) = ?, output_file_id = ?, error_file_id = ? WHERE id = ?",
                 arguments: [status, now, now, outputID, errorID, batchID]

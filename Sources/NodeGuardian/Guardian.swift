@@ -176,9 +176,14 @@ public enum Guardian {
             }
         }
         // Deferred batches: kept where they are created, run by this node's runner through its router.
-        let batchStore = try BatchStore(path: (dataDirectory as NSString).appendingPathComponent("batches.sqlite"))
-        let batchRunner = BatchRunner(batches: batchStore, router: requestRouter, http: meshHTTP, logger: logger, now: { store.clock.wallMilliseconds() })
-        services.append(batchRunner)
+        let batchStore = try Self.batchStore(dataDirectory: dataDirectory, logger: logger)
+        var runnerHTTP = http
+        if let tls = config.node.tls {
+            var configuration = HTTPClient.Configuration()
+            configuration.tlsConfiguration = try MeshTLS.loopbackClient(certificate: tls.cert, caFile: config.mesh.ca)
+            runnerHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        }
+        let batchRunner = BatchRunner(batches: batchStore, router: requestRouter, http: runnerHTTP, logger: logger, now: { store.clock.wallMilliseconds() })
         let routerService = RouterService(router: requestRouter)
         try await routerService.prepare()
         services.append(contentsOf: [ledger, routerService] as [any Service])
@@ -218,6 +223,9 @@ public enum Guardian {
             logger: logger
         )
         services.append(app)
+        // After the server: stopped first (services stop in reverse), so no request of a batch is
+        // sent to a router that is draining.
+        services.append(batchRunner)
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) },
@@ -229,6 +237,21 @@ public enum Guardian {
             try await group.run()
         } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES || error.errnoCode == EADDRNOTAVAIL {
             throw StartupError(description: "cannot listen on \(listen): \(String(cString: strerror(error.errnoCode))) (is another node-guardian running there? use --listen HOST:PORT)")
+        }
+    }
+
+    /// The batches' file in the data directory. One that cannot be opened (corrupt) is set aside
+    /// with the time in its name, and batches start afresh: the node still starts.
+    private static func batchStore(dataDirectory: String, logger: Logger) throws -> BatchStore {
+        let path = (dataDirectory as NSString).appendingPathComponent("batches.sqlite")
+        do {
+            return try BatchStore(path: path)
+        } catch {
+            let aside = path + ".broken-\(Int(Date().timeIntervalSince1970))"
+            logger.error("batches: \(path) cannot be opened (\(error)); moved to \(aside), starting with no batches")
+            try? FileManager.default.moveItem(atPath: path, toPath: aside)
+            for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            return try BatchStore(path: path)
         }
     }
 

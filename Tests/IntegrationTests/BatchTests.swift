@@ -43,6 +43,8 @@ import Testing
                 (try await Self.batch(a, id)["request_counts"]?["completed"]?.intValue ?? 0) >= 20
             }
             try await a.kill9()
+            let beforeKill = try await a.store().usage().count
+            #expect(beforeKill < 100, "the batch was still running when its node was killed (\(beforeKill) rows)")
             try await a.start()
 
             let (finished, result, failure) = try await Python.run(Self.script, [a.baseURL + "/v1", RouterTests.key, "finish", id])
@@ -53,6 +55,11 @@ import Testing
             let ids = report["custom_ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
             #expect(ids.count == 100 && Set(ids) == Set((0..<100).map { "req-\($0)" }), "\(ids.count) ids")
             #expect(report["contents"]?.arrayValue?.allSatisfy { $0.stringValue?.hasPrefix("Hello from") == true } == true)
+
+            // Requests answered before the kill did not run again: at most the four in flight then
+            // did (the ledger may lack the rows of the last second before the kill, never more).
+            let ran = try await a.store().usage().count
+            #expect(ran <= 100 + 4, "\(ran) requests ran for 100 items")
 
             // Both nodes ran some: A's ledger has requests served here and by B.
             try await poll(timeout: .seconds(20), "the ledger to show both nodes") {
@@ -103,6 +110,13 @@ import Testing
             }
             let wrong = try await HTTP.post(node.baseURL + "/v1/batches", json: ["input_file_id": .string(fileID), "endpoint": "/v1/images"], headers: RouterTests.auth)
             #expect(wrong.status == 400, "\(wrong.text)")
+
+            // The runner's way in is its token, which no client has: a guess is refused, whatever agent it names.
+            let forged = try await HTTP.post(node.baseURL + "/v1/chat/completions", json: [
+                "model": "mock-ok", "messages": [["role": "user", "content": "hi"]],
+            ], headers: [("x-dagi-batch", String(repeating: "0", count: 64)), ("x-dagi-batch-agent", "atlas")])
+            let refusal = try forged.json()["error"]?["code"]
+            #expect(forged.status == 401 && refusal == "invalid_batch_token", "\(forged.text)")
         }
     }
 }

@@ -6,8 +6,9 @@ import MeshHTTP
 /// memory only (never written, logged or sent to another node: the router forwards no client
 /// header), the agent the batch belongs to, and the node it would like the request to run on.
 public struct BatchCaller: Sendable {
-    /// The token the runner sends; compared as a digest, without an early exit.
+    /// The token the runner sends (256 random bits).
     public let token: String
+    /// The token as the router holds it: a digest, compared without an early exit.
     let secret: InternalSecret
 
     public static let tokenHeader = "x-dagi-batch"
@@ -15,8 +16,7 @@ public struct BatchCaller: Sendable {
     public static let nodeHeader = "x-dagi-batch-node"
 
     public init() {
-        var generator = SystemRandomNumberGenerator()
-        token = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }.hexString
+        token = Hashing.randomHex(bytes: 32)
         secret = InternalSecret(token)!
     }
 }

@@ -8,6 +8,14 @@ public enum Hashing {
     }
 }
 
+extension Hashing {
+    /// `bytes` random bytes from the system's generator, as lower-case hex (ids, nonces, tokens).
+    public static func randomHex(bytes: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<bytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) }.hexString
+    }
+}
+
 extension Sequence where Element == UInt8 {
     /// Lower-case hex.
     public var hexString: String {

@@ -18,7 +18,9 @@ struct BatchesAPI {
     let now: @Sendable () -> Int64
 
     static let endpoints: Set<String> = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"]
-    static let maxRequests = 50_000
+    static let maxRequests = 10_000
+    /// Batches of one agent not ended yet, at most.
+    static let maxActivePerAgent = 20
 
     func register(on router: Router<MeshRequestContext>) {
         router.post("/v1/batches") { request, context in try await create(request, context) }
@@ -43,6 +45,9 @@ struct BatchesAPI {
         }
         router.post("/v1/batches/{id}/cancel") { request, context in
             let batch = try await owned(request, context)
+            guard batch.status == "in_progress" || batch.status == "validating" || batch.status == "cancelling" else {
+                throw APIError(status: .conflict, code: "batch_not_cancellable", message: "batch \(batch.id) is \(batch.status)")
+            }
             let cancelled = try await batches.cancel(batch.id, now: now()) ?? batch
             runner.wake()
             return JSONResponse.make(Self.view(cancelled))
@@ -70,6 +75,9 @@ struct BatchesAPI {
             }
         }
         guard let file = try await batches.file(fileID), file.agent == owner else { throw APIError.notFound("no file \(fileID)", code: "file_not_found") }
+        guard try await batches.activeBatches().filter({ $0.agent == owner }).count < Self.maxActivePerAgent else {
+            throw APIError(status: .tooManyRequests, code: "too_many_batches", message: "an agent has at most \(Self.maxActivePerAgent) batches running; wait for one to end")
+        }
         guard file.purpose == "batch" else { throw APIError.badRequest("file \(fileID) is not a batch input file", code: "invalid_file", param: "input_file_id") }
         let content = try await batches.content(of: fileID) ?? []
         let id = "batch_" + FilesAPI.randomID()
@@ -98,10 +106,21 @@ struct BatchesAPI {
         func problem(_ line: Int, _ code: String, _ message: String) {
             if problems.count < 100 { problems.append(["code": .string(code), "message": .string(message), "param": .null, "line": .int(Int64(line))]) }
         }
-        for (index, text) in content.split(separator: 0x0a, omittingEmptySubsequences: false).enumerated() {
-            let line = index + 1
+        // Line by line as it goes (a file of empty lines must not become millions of slices), and
+        // no further than a batch can hold.
+        var start = 0
+        var line = 0
+        while start < content.count, problems.count < 100 {
+            let end = content[start...].firstIndex(of: 0x0a) ?? content.count
+            let text = content[start..<end]
+            start = end + 1
+            line += 1
+            guard line <= maxRequests + 100 else {
+                problem(line, "too_many_lines", "a batch's file holds at most \(maxRequests) requests")
+                break
+            }
             guard !text.allSatisfy({ $0 == 0x20 || $0 == 0x0d || $0 == 0x09 }) else { continue }
-            guard items.count + problems.count < maxRequests else {
+            guard items.count < maxRequests else {
                 problem(line, "too_many_requests", "a batch holds at most \(maxRequests) requests")
                 break
             }
@@ -159,7 +178,7 @@ struct BatchesAPI {
             "completion_window": .string(batch.completionWindow), "status": .string(batch.status),
             "output_file_id": batch.outputFileID.map(JSONValue.string) ?? .null, "error_file_id": batch.errorFileID.map(JSONValue.string) ?? .null,
             "created_at": time(batch.createdAt), "in_progress_at": time(batch.inProgressAt), "expires_at": time(batch.expiresAt),
-            "finalizing_at": time(batch.finalizingAt), "completed_at": time(batch.completedAt), "failed_at": time(batch.failedAt), "expired_at": .null,
+            "finalizing_at": time(batch.finalizingAt), "completed_at": time(batch.completedAt), "failed_at": time(batch.failedAt), "expired_at": time(batch.expiredAt),
             "cancelling_at": time(batch.cancellingAt), "cancelled_at": time(batch.cancelledAt),
             "request_counts": ["total": .int(Int64(batch.total)), "completed": .int(Int64(batch.completed)), "failed": .int(Int64(batch.failed))],
             "metadata": metadata,

@@ -16,6 +16,8 @@ struct FilesAPI {
 
     /// The largest file taken (and so the largest batch).
     static let maxFileBytes = 32 << 20
+    /// Files one agent may keep at most.
+    static let maxFilesPerAgent = 500
 
     func register(on router: Router<MeshRequestContext>) {
         router.post("/v1/files") { request, context in try await upload(request, context) }
@@ -41,6 +43,9 @@ struct FilesAPI {
 
     private func upload(_ request: Request, _ context: MeshRequestContext) async throws -> Response {
         let owner = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost).owner
+        guard try await batches.files(agent: owner, limit: Self.maxFilesPerAgent).count < Self.maxFilesPerAgent else {
+            throw APIError(status: .tooManyRequests, code: "too_many_files", message: "an agent keeps at most \(Self.maxFilesPerAgent) files; delete some")
+        }
         var request = request
         let body = try await request.collectBody(upTo: Self.maxFileBytes + 64 << 10)
         let form = try MultipartForm(body: Array(body.readableBytesView), contentType: request.headers[.contentType])
@@ -49,6 +54,7 @@ struct FilesAPI {
             throw APIError.badRequest("purpose must be \"batch\" (the only files this node keeps)", code: "invalid_purpose", param: "purpose")
         }
         guard let file = form.part("file") else { throw APIError.missingField("file") }
+        guard !file.content.isEmpty else { throw APIError.badRequest("the file is empty", code: "empty_file", param: "file") }
         guard file.content.count <= Self.maxFileBytes else { throw APIError.bodyTooLarge(limit: Self.maxFileBytes) }
         let name = String((file.filename ?? "file.jsonl").unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }.prefix(255))
         let record = BatchStore.File(
@@ -77,8 +83,5 @@ struct FilesAPI {
     }
 
     /// 24 random hex digits.
-    static func randomID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<12).map { _ in UInt8.random(in: .min ... .max, using: &generator) }.hexString
-    }
+    static func randomID() -> String { Hashing.randomHex(bytes: 12) }
 }
