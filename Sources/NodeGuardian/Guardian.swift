@@ -183,7 +183,11 @@ public enum Guardian {
             configuration.tlsConfiguration = try MeshTLS.loopbackClient(certificate: tls.cert, caFile: config.mesh.ca)
             runnerHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         }
-        let batchRunner = BatchRunner(batches: batchStore, router: requestRouter, http: runnerHTTP, logger: logger, now: { store.clock.wallMilliseconds() })
+        let batchRemote = BatchRemote(store: store, verifier: verifier, directory: PeerDirectory(http: meshHTTP), http: meshHTTP)
+        let batchRunner = BatchRunner(
+            batches: batchStore, router: requestRouter, http: runnerHTTP, logger: logger, now: { store.clock.wallMilliseconds() },
+            newFileID: { batchRemote.newID("file-") }
+        )
         let routerService = RouterService(router: requestRouter)
         try await routerService.prepare()
         services.append(contentsOf: [ledger, routerService] as [any Service])
@@ -200,9 +204,12 @@ public enum Guardian {
         DashboardAPI(store: store, audience: audience).register(on: router)
         CompatDocumentsAPI(router: requestRouter, store: store).register(on: router)
         let openLocalhost = config.router.openLocalhost
-        FilesAPI(batches: batchStore, audience: audience, openLocalhost: openLocalhost, now: { store.clock.wallMilliseconds() }).register(on: router)
-        BatchesAPI(batches: batchStore, audience: audience, openLocalhost: openLocalhost, runner: batchRunner, now: { store.clock.wallMilliseconds() })
+        FilesAPI(batches: batchStore, audience: audience, openLocalhost: openLocalhost, remote: batchRemote, now: { store.clock.wallMilliseconds() })
             .register(on: router)
+        BatchesAPI(
+            batches: batchStore, audience: audience, openLocalhost: openLocalhost, remote: batchRemote, runner: batchRunner,
+            now: { store.clock.wallMilliseconds() }
+        ).register(on: router)
         let listen = config.node.listen
         // HTTP/1 with the router's handler for inference requests in each connection's pipeline.
         var server = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: requestRouter.channelHandlers()))

@@ -19,11 +19,12 @@ import Testing
             ollama: null
             agents:
               - { name: atlas, key_env: DAGI_KEY_ATLAS }
+              - { name: bob, key_env: DAGI_KEY_BOB }
             \(RouterTests.mockSwapper(["ok"]))
             """
         let nodes = try MeshHarness.make(
             root: root, ids: ["qa", "qb"], links: ["qa": ["qb"], "qb": ["qa"]], extra: ["qa": agent, "qb": agent],
-            environment: ["DAGI_KEY_ATLAS": RouterTests.key]
+            environment: ["DAGI_KEY_ATLAS": RouterTests.key, "DAGI_KEY_BOB": PolicyTests.bulkKey]
         )
         let a = nodes["qa"]!, b = nodes["qb"]!
         try await withGuardians([a, b]) {
@@ -55,6 +56,19 @@ import Testing
             let ids = report["custom_ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
             #expect(ids.count == 100 && Set(ids) == Set((0..<100).map { "req-\($0)" }), "\(ids.count) ids")
             #expect(report["contents"]?.arrayValue?.allSatisfy { $0.stringValue?.hasPrefix("Hello from") == true } == true)
+
+            // The batch and its results are read from the other node too (it asks the holder).
+            let throughB = try await Self.batch(b, id)
+            #expect(throughB["status"] == "completed" && throughB["request_counts"]?["completed"] == 100, "\(throughB.jsonString)")
+            let output = try #require(throughB["output_file_id"]?.stringValue)
+            let fromA = try await HTTP.get(a.baseURL + "/v1/files/\(output)/content", headers: RouterTests.auth)
+            let fromB = try await HTTP.get(b.baseURL + "/v1/files/\(output)/content", headers: RouterTests.auth)
+            #expect(fromB.status == 200 && fromB.text == fromA.text && fromA.text.split(separator: "\n").count == 100, "\(fromB.status) \(fromB.text.prefix(300))")
+            #expect(try await HTTP.get(b.baseURL + "/v1/files/\(output)", headers: RouterTests.auth).json()["purpose"] == "batch_output")
+            // The holder answers the reader the other node names: another agent sees nothing.
+            let bob = [("authorization", "Bearer \(PolicyTests.bulkKey)")]
+            #expect(try await HTTP.get(b.baseURL + "/v1/files/\(output)/content", headers: bob).status == 404)
+            #expect(try await HTTP.get(b.baseURL + "/v1/batches/\(id)", headers: bob).status == 404)
 
             // Requests answered before the kill did not run again: at most the four in flight then
             // did (the ledger may lack the rows of the last second before the kill, never more).

@@ -10,7 +10,9 @@ enum BatchReader {
     /// This machine or the admin token.
     case operatorOrPeer
 
-    static func of(_ request: Request, _ context: MeshRequestContext, audience: Audience, openLocalhost: Bool) async throws -> BatchReader {
+    static func of(_ request: Request, _ context: MeshRequestContext, audience: Audience, openLocalhost: Bool, remote: BatchRemote) async throws -> BatchReader {
+        // A peer reading for its own client (see BatchRemote), the reader named in what it signed.
+        if let reader = try remote.signedReader(request) { return reader }
         // An agent's key names the agent, from this machine too (where the operator reads all).
         if let token = request.headers[.authorization].flatMap(BearerToken.parse), let agent = await audience.agentForKey(token) { return .agent(agent) }
         if openLocalhost, context.isLocal(request) { return .agent(AgentKeys.localAgent) }

@@ -14,6 +14,8 @@ struct BatchesAPI {
     let batches: BatchStore
     let audience: Audience
     let openLocalhost: Bool
+    /// Reads of what another node holds.
+    let remote: BatchRemote
     let runner: BatchRunner
     let now: @Sendable () -> Int64
 
@@ -25,7 +27,7 @@ struct BatchesAPI {
     func register(on router: Router<MeshRequestContext>) {
         router.post("/v1/batches") { request, context in try await create(request, context) }
         router.get("/v1/batches") { request, context in
-            let reader = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost)
+            let reader = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost, remote: remote)
             let query = request.uri.queryParameters
             let limit = try query.get("limit").map { text -> Int in
                 guard let limit = Int(text), (1...100).contains(limit) else {
@@ -41,10 +43,17 @@ struct BatchesAPI {
             ])
         }
         router.get("/v1/batches/{id}") { request, context in
-            JSONResponse.make(Self.view(try await owned(request, context)))
+            let reader = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost, remote: remote)
+            let id = try context.parameters.require("id")
+            // Held by another node: read there (a peer's own read is answered from here).
+            if let node = remote.remoteNode(of: id, prefix: "batch_"), !BatchRemote.isPeerRead(request) {
+                return try await remote.fetch(request.uri.path, from: node, reader: reader)
+            }
+            return JSONResponse.make(Self.view(try await owned(id, by: reader)))
         }
         router.post("/v1/batches/{id}/cancel") { request, context in
-            let batch = try await owned(request, context)
+            let reader = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost, remote: remote)
+            let batch = try await owned(try context.parameters.require("id"), by: reader)
             guard batch.status == "in_progress" || batch.status == "validating" || batch.status == "cancelling" else {
                 throw APIError(status: .conflict, code: "batch_not_cancellable", message: "batch \(batch.id) is \(batch.status)")
             }
@@ -55,7 +64,7 @@ struct BatchesAPI {
     }
 
     private func create(_ request: Request, _ context: MeshRequestContext) async throws -> Response {
-        let owner = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost).owner
+        let owner = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost, remote: remote).owner
         var request = request
         let body = try await request.collectBody(upTo: 64 << 10)
         guard case .object(let fields)? = try? JSONValue.parse(body.readableBytesView) else {
@@ -80,7 +89,7 @@ struct BatchesAPI {
         }
         guard file.purpose == "batch" else { throw APIError.badRequest("file \(fileID) is not a batch input file", code: "invalid_file", param: "input_file_id") }
         let content = try await batches.content(of: fileID) ?? []
-        let id = "batch_" + FilesAPI.randomID()
+        let id = remote.newID("batch_")
         let now = now()
         let (items, problems) = Self.requests(content, batchID: id, endpoint: endpoint)
         var batch = BatchStore.Batch(
@@ -158,10 +167,8 @@ struct BatchesAPI {
         return (items, problems)
     }
 
-    /// The batch `{id}` names, if the caller may see it; 404 otherwise.
-    private func owned(_ request: Request, _ context: MeshRequestContext) async throws -> BatchStore.Batch {
-        let reader = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost)
-        let id = try context.parameters.require("id")
+    /// The batch `id` names, if `reader` may see it; 404 otherwise.
+    private func owned(_ id: String, by reader: BatchReader) async throws -> BatchStore.Batch {
         guard let batch = try await batches.batch(id), reader.sees(batch.agent) else {
             throw APIError.notFound("no batch \(id)", code: "batch_not_found")
         }

@@ -12,6 +12,8 @@ struct FilesAPI {
     let batches: BatchStore
     let audience: Audience
     let openLocalhost: Bool
+    /// Reads of what another node holds.
+    let remote: BatchRemote
     let now: @Sendable () -> Int64
 
     /// The largest file taken (and so the largest batch).
@@ -22,27 +24,35 @@ struct FilesAPI {
     func register(on router: Router<MeshRequestContext>) {
         router.post("/v1/files") { request, context in try await upload(request, context) }
         router.get("/v1/files") { request, context in
-            let reader = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost)
+            let reader = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost, remote: remote)
             let files = try await batches.files(agent: reader.filter, limit: 10_000)
             return JSONResponse.make(["object": "list", "data": .array(files.map(Self.view)), "has_more": false])
         }
         router.get("/v1/files/{id}") { request, context in
-            JSONResponse.make(Self.view(try await owned(request, context)))
+            switch try await owned(request, context) {
+            case .here(let file): return JSONResponse.make(Self.view(file))
+            case .elsewhere(let read): return try await read()
+            }
         }
         router.get("/v1/files/{id}/content") { request, context in
-            let file = try await owned(request, context)
-            let content = try await batches.content(of: file.id) ?? []
-            return Response(status: .ok, headers: [.contentType: "application/jsonl"], body: .init(byteBuffer: ByteBuffer(bytes: content)))
+            switch try await owned(request, context) {
+            case .here(let file):
+                let content = try await batches.content(of: file.id) ?? []
+                return Response(status: .ok, headers: [.contentType: "application/jsonl"], body: .init(byteBuffer: ByteBuffer(bytes: content)))
+            case .elsewhere(let read): return try await read()
+            }
         }
         router.delete("/v1/files/{id}") { request, context in
-            let file = try await owned(request, context)
+            guard case .here(let file) = try await owned(request, context) else {
+                throw APIError.badRequest("a file is deleted on the node that holds it", code: "file_elsewhere")
+            }
             try await batches.deleteFile(file.id)
             return JSONResponse.make(["id": .string(file.id), "object": "file", "deleted": true])
         }
     }
 
     private func upload(_ request: Request, _ context: MeshRequestContext) async throws -> Response {
-        let owner = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost).owner
+        let owner = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost, remote: remote).owner
         guard try await batches.files(agent: owner, limit: Self.maxFilesPerAgent).count < Self.maxFilesPerAgent else {
             throw APIError(status: .tooManyRequests, code: "too_many_files", message: "an agent keeps at most \(Self.maxFilesPerAgent) files; delete some")
         }
@@ -58,20 +68,32 @@ struct FilesAPI {
         guard file.content.count <= Self.maxFileBytes else { throw APIError.bodyTooLarge(limit: Self.maxFileBytes) }
         let name = String((file.filename ?? "file.jsonl").unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }.prefix(255))
         let record = BatchStore.File(
-            id: "file-" + Self.randomID(), agent: owner, purpose: purpose, filename: name, bytes: Int64(file.content.count), createdAt: now()
+            id: remote.newID("file-"), agent: owner, purpose: purpose, filename: name, bytes: Int64(file.content.count), createdAt: now()
         )
         try await batches.addFile(record, content: Array(file.content))
         return JSONResponse.make(Self.view(record))
     }
 
+    /// Where a file is: here (when the caller may see it), or on the node its id names.
+    enum Place {
+        case here(BatchStore.File)
+        /// Read there, for this caller.
+        case elsewhere(@Sendable () async throws -> Response)
+    }
+
     /// The file `{id}` names, if the caller may see it; 404 otherwise (whose it is stays unsaid).
-    private func owned(_ request: Request, _ context: MeshRequestContext) async throws -> BatchStore.File {
-        let reader = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost)
+    private func owned(_ request: Request, _ context: MeshRequestContext) async throws -> Place {
+        let reader = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost, remote: remote)
         let id = try context.parameters.require("id")
+        // A peer's read is answered from what is here (never sent on again).
+        if let node = remote.remoteNode(of: id, prefix: "file-"), !BatchRemote.isPeerRead(request) {
+            let path = request.uri.path
+            return .elsewhere { try await remote.fetch(path, from: node, reader: reader) }
+        }
         guard let file = try await batches.file(id), reader.sees(file.agent) else {
             throw APIError.notFound("no file \(id)", code: "file_not_found")
         }
-        return file
+        return .here(file)
     }
 
     /// OpenAI's File object (times in seconds).
@@ -82,6 +104,4 @@ struct FilesAPI {
         ]
     }
 
-    /// 24 random hex digits.
-    static func randomID() -> String { Hashing.randomHex(bytes: 12) }
 }

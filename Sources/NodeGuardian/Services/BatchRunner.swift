@@ -24,6 +24,8 @@ final class BatchRunner: Service, Sendable {
     let logger: Logger
     let now: @Sendable () -> Int64
     let concurrency: Int
+    /// A new id for a file held here (the output and error files).
+    let newFileID: @Sendable () -> String
     private let wakeup = Wakeup()
     private let baseURL = Mutex<String?>(nil)
 
@@ -43,7 +45,11 @@ final class BatchRunner: Service, Sendable {
     /// no value past a gigabyte (10,000 answers of 64 KiB fit well within).
     static let maxAnswerBytes = 64 << 10
 
-    init(batches: BatchStore, router: RequestRouter, http: HTTPClient, logger: Logger, now: @escaping @Sendable () -> Int64, concurrency: Int = 4) {
+    init(
+        batches: BatchStore, router: RequestRouter, http: HTTPClient, logger: Logger, now: @escaping @Sendable () -> Int64, concurrency: Int = 4,
+        newFileID: @escaping @Sendable () -> String
+    ) {
+        self.newFileID = newFileID
         self.batches = batches
         self.router = router
         self.http = http
@@ -212,7 +218,7 @@ final class BatchRunner: Service, Sendable {
 
     private func end(_ batch: BatchStore.Batch, status: String) async {
         do {
-            try await batches.finish(batch.id, status: status, now: now()) { "file-" + FilesAPI.randomID() }
+            try await batches.finish(batch.id, status: status, now: now(), makeID: newFileID)
             state.withLock { state in
                 state.attempts = state.attempts.filter { $0.key.batch != batch.id }
                 state.notBefore = state.notBefore.filter { $0.key.batch != batch.id }
