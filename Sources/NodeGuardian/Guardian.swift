@@ -183,7 +183,12 @@ public enum Guardian {
             configuration.tlsConfiguration = try MeshTLS.loopbackClient(certificate: tls.cert, caFile: config.mesh.ca)
             runnerHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         }
-        let batchRemote = BatchRemote(store: store, verifier: verifier, directory: PeerDirectory(http: meshHTTP), http: meshHTTP)
+        // Reads of another node's batches follow no redirect: a peer's answer is the thing read or nothing.
+        var remoteConfiguration = HTTPClient.Configuration()
+        remoteConfiguration.redirectConfiguration = .disallow
+        if let ca = config.mesh.ca { remoteConfiguration.tlsConfiguration = try MeshTLS.client(caFile: ca) }
+        let remoteHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: remoteConfiguration)
+        let batchRemote = BatchRemote(store: store, verifier: verifier, directory: PeerDirectory(http: meshHTTP), http: remoteHTTP)
         let batchRunner = BatchRunner(
             batches: batchStore, router: requestRouter, http: runnerHTTP, logger: logger, now: { store.clock.wallMilliseconds() },
             newFileID: { batchRemote.newID("file-") }
@@ -240,11 +245,23 @@ public enum Guardian {
                 logger: logger
             )
         )
+        let clients = [remoteHTTP] + (runnerHTTP !== http ? [runnerHTTP] : [])
         do {
             try await group.run()
-        } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES || error.errnoCode == EADDRNOTAVAIL {
-            throw StartupError(description: "cannot listen on \(listen): \(String(cString: strerror(error.errnoCode))) (is another node-guardian running there? use --listen HOST:PORT)")
+            await Self.shutDown(clients)
+        } catch {
+            await Self.shutDown(clients)
+            if let error = error as? IOError, error.errnoCode == EADDRINUSE || error.errnoCode == EACCES || error.errnoCode == EADDRNOTAVAIL {
+                throw StartupError(description: "cannot listen on \(listen): \(String(cString: strerror(error.errnoCode))) (is another node-guardian running there? use --listen HOST:PORT)")
+            }
+            throw error
         }
+    }
+
+    /// HTTP clients of this run's own, shut down as it ends (a client dropped running traps in
+    /// debug builds).
+    private static func shutDown(_ clients: [HTTPClient]) async {
+        for client in clients { try? await client.shutdown() }
     }
 
     /// The batches' file in the data directory. One that cannot be opened (corrupt) is set aside

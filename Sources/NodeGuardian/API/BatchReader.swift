@@ -10,9 +10,18 @@ enum BatchReader {
     /// This machine or the admin token.
     case operatorOrPeer
 
-    static func of(_ request: Request, _ context: MeshRequestContext, audience: Audience, openLocalhost: Bool, remote: BatchRemote) async throws -> BatchReader {
-        // A peer reading for its own client (see BatchRemote), the reader named in what it signed.
-        if let reader = try remote.signedReader(request) { return reader }
+    ///
+    /// - Parameter peerRead: the route is a read by id that another node may make for its
+    ///   client (see ``BatchRemote``); everywhere else a peer's signature is refused.
+    static func of(
+        _ request: Request, _ context: MeshRequestContext, audience: Audience, openLocalhost: Bool, remote: BatchRemote, peerRead: Bool = false
+    ) async throws -> BatchReader {
+        if BatchRemote.isPeerRead(request) {
+            guard peerRead, let reader = try remote.signedReader(request) else {
+                throw APIError(status: .forbidden, code: "peer_not_allowed", message: "another node only reads a file or batch by its id here")
+            }
+            return reader
+        }
         // An agent's key names the agent, from this machine too (where the operator reads all).
         if let token = request.headers[.authorization].flatMap(BearerToken.parse), let agent = await audience.agentForKey(token) { return .agent(agent) }
         if openLocalhost, context.isLocal(request) { return .agent(AgentKeys.localAgent) }

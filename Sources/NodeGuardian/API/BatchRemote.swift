@@ -30,7 +30,7 @@ struct BatchRemote: Sendable {
     func remoteNode(of id: String, prefix: String) -> String? {
         guard id.hasPrefix(prefix) else { return nil }
         let rest = id.dropFirst(prefix.count)
-        guard rest.count > 25, rest.dropLast(24).last == "-" else { return nil }
+        guard rest.count > 25, rest.dropLast(24).last == "-", rest.suffix(24).allSatisfy(\.isHexDigit) else { return nil }
         let node = String(rest.dropLast(25))
         guard MeshName.isValid(node), node != localNode else { return nil }
         return node
@@ -52,39 +52,74 @@ struct BatchRemote: Sendable {
             let pending = try verifier.precheck(header: { request.headers[HTTPField.Name($0)!] }, now: now)
             _ = try verifier.verify(pending, method: request.method.rawValue, target: request.uri.description, body: [UInt8](), hopHeaders: [reader], now: now)
         } catch let error as SignatureFailure {
-            throw APIError(status: .unauthorized, code: error.code, message: "signed request refused: \(error.rawValue)")
+            var refusal = APIError(status: .unauthorized, code: error.code, message: "signed request refused: \(error.rawValue)")
+            // A peer that signed for this node's previous run learns the current one.
+            if error == .staleBoot { refusal.headers[HTTPField.Name(MeshSignature.bootHeader)!] = verifier.boot }
+            throw refusal
         }
         return reader == "*" ? .operatorOrPeer : .agent(reader)
     }
 
-    /// Reads `path` from `node` for `reader`; its answer, status and body as they came.
-    func fetch(_ path: String, from node: String, reader: BatchReader) async throws -> Response {
+    /// What a read answers: a File or Batch object, or a file's content.
+    enum Content: String {
+        case json = "application/json"
+        case jsonl = "application/jsonl"
+    }
+
+    /// Reads `path` from `node` for `reader`: its answer when it is the thing read (200) or its
+    /// absence (404), streamed through with this API's own content type; anything else is a
+    /// 502 that says only that the holder failed.
+    func fetch(_ path: String, from node: String, reader: BatchReader, content: Content) async throws -> Response {
         guard let verifier else {
             throw APIError(status: .serviceUnavailable, code: "mesh_unavailable", message: "this node has no mesh secret: \(node)'s files and batches are read there")
         }
         guard let base = try await store.nodes().first(where: { $0.id == node })?.apiURL else {
             throw APIError.notFound("node \(node), which holds it, is not known here", code: "node_not_found")
         }
-        let recipient = try await directory.identity(of: base, timeout: .seconds(5))
         let target = (URLComponents(string: base)?.percentEncodedPath ?? "") + path
         let name: String
         switch reader {
         case .agent(let agent): name = agent
         case .operatorOrPeer: name = "*"
         }
-        let signed = verifier.requestSigner.request(method: "GET", target: target, body: [UInt8](), recipient: recipient, hopHeaders: [name], now: store.clock.wallMilliseconds())
-        var request = HTTPClientRequest(url: base + path)
-        for (header, value) in signed.headers { request.headers.add(name: header, value: value) }
-        request.headers.add(name: Self.readerHeader, value: name)
-        let response: HTTPClientResponse
+        let unreachable = APIError(status: .badGateway, code: "holder_unreachable", message: "\(node), which holds it, cannot be reached")
+        var recipient: PeerIdentity
         do {
-            response = try await http.execute(request, timeout: .seconds(30))
+            recipient = try await directory.identity(of: base, timeout: .seconds(5))
         } catch {
-            throw APIError(status: .badGateway, code: "holder_unreachable", message: "\(node), which holds it, cannot be reached: \(error)")
+            throw unreachable
         }
-        let body = try await response.body.collect(upTo: FilesAPI.maxFileBytes + (1 << 20))
-        var headers = HTTPFields()
-        headers[.contentType] = response.headers.first(name: "content-type") ?? "application/json"
-        return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: body))
+        guard recipient.nodeID == node else { throw unreachable }
+        for attempt in 0..<2 {
+            let signed = verifier.requestSigner.request(method: "GET", target: target, body: [UInt8](), recipient: recipient, hopHeaders: [name], now: store.clock.wallMilliseconds())
+            var request = HTTPClientRequest(url: base + path)
+            for (header, value) in signed.headers { request.headers.add(name: header, value: value) }
+            request.headers.add(name: Self.readerHeader, value: name)
+            let response: HTTPClientResponse
+            do {
+                response = try await http.execute(request, timeout: .seconds(30))
+            } catch {
+                throw unreachable
+            }
+            switch response.status.code {
+            case 200, 404:
+                var headers = HTTPFields()
+                headers[.contentType] = content.rawValue
+                headers[HTTPField.Name("x-content-type-options")!] = "nosniff"
+                // Streamed through: an output file may be far larger than is worth holding here.
+                return Response(status: response.status.code == 200 ? .ok : .notFound, headers: headers, body: .init(asyncSequence: response.body))
+            case 401 where attempt == 0:
+                // The holder restarted since its identity was learnt: sign for its new run, once.
+                guard let boot = response.headers.first(name: MeshSignature.bootHeader) else { break }
+                recipient = PeerIdentity(nodeID: node, boot: boot)
+                directory.learn(recipient, at: base)
+                continue
+            default:
+                break
+            }
+            directory.forget(base)
+            throw APIError(status: .badGateway, code: "holder_error", message: "\(node), which holds it, did not answer (\(response.status.code))")
+        }
+        throw unreachable
     }
 }

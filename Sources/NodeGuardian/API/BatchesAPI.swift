@@ -43,11 +43,11 @@ struct BatchesAPI {
             ])
         }
         router.get("/v1/batches/{id}") { request, context in
-            let reader = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost, remote: remote)
+            let reader = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost, remote: remote, peerRead: true)
             let id = try context.parameters.require("id")
             // Held by another node: read there (a peer's own read is answered from here).
             if let node = remote.remoteNode(of: id, prefix: "batch_"), !BatchRemote.isPeerRead(request) {
-                return try await remote.fetch(request.uri.path, from: node, reader: reader)
+                return try await remote.fetch(request.uri.path, from: node, reader: reader, content: .json)
             }
             return JSONResponse.make(Self.view(try await owned(id, by: reader)))
         }

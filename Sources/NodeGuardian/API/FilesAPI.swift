@@ -31,7 +31,7 @@ struct FilesAPI {
         router.get("/v1/files/{id}") { request, context in
             switch try await owned(request, context) {
             case .here(let file): return JSONResponse.make(Self.view(file))
-            case .elsewhere(let read): return try await read()
+            case .elsewhere(let read): return try await read(.json)
             }
         }
         router.get("/v1/files/{id}/content") { request, context in
@@ -39,11 +39,11 @@ struct FilesAPI {
             case .here(let file):
                 let content = try await batches.content(of: file.id) ?? []
                 return Response(status: .ok, headers: [.contentType: "application/jsonl"], body: .init(byteBuffer: ByteBuffer(bytes: content)))
-            case .elsewhere(let read): return try await read()
+            case .elsewhere(let read): return try await read(.jsonl)
             }
         }
         router.delete("/v1/files/{id}") { request, context in
-            guard case .here(let file) = try await owned(request, context) else {
+            guard case .here(let file) = try await owned(request, context, peerRead: false) else {
                 throw APIError.badRequest("a file is deleted on the node that holds it", code: "file_elsewhere")
             }
             try await batches.deleteFile(file.id)
@@ -77,18 +77,18 @@ struct FilesAPI {
     /// Where a file is: here (when the caller may see it), or on the node its id names.
     enum Place {
         case here(BatchStore.File)
-        /// Read there, for this caller.
-        case elsewhere(@Sendable () async throws -> Response)
+        /// Read there, for this caller (the answer's content type as this API's own).
+        case elsewhere(@Sendable (BatchRemote.Content) async throws -> Response)
     }
 
     /// The file `{id}` names, if the caller may see it; 404 otherwise (whose it is stays unsaid).
-    private func owned(_ request: Request, _ context: MeshRequestContext) async throws -> Place {
-        let reader = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost, remote: remote)
+    private func owned(_ request: Request, _ context: MeshRequestContext, peerRead: Bool = true) async throws -> Place {
+        let reader = try await BatchReader.of(request, context, audience: audience, openLocalhost: openLocalhost, remote: remote, peerRead: peerRead)
         let id = try context.parameters.require("id")
         // A peer's read is answered from what is here (never sent on again).
         if let node = remote.remoteNode(of: id, prefix: "file-"), !BatchRemote.isPeerRead(request) {
             let path = request.uri.path
-            return .elsewhere { try await remote.fetch(path, from: node, reader: reader) }
+            return .elsewhere { content in try await remote.fetch(path, from: node, reader: reader, content: content) }
         }
         guard let file = try await batches.file(id), reader.sees(file.agent) else {
             throw APIError.notFound("no file \(id)", code: "file_not_found")
