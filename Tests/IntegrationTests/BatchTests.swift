@@ -133,4 +133,62 @@ import Testing
             #expect(forged.status == 401 && refusal == "invalid_batch_token", "\(forged.text)")
         }
     }
+
+    /// A batch's request forwarded to a peer waits there behind other work, as it would at home:
+    /// its low priority travels signed with it.
+    @Test func aBatchRequestOnAPeerWaitsBehindNormalWork() async throws {
+        let root = TemporaryDirectory()
+        let order = root.path + "/order", release = root.path + "/release"
+        let script = RealModels.repository + "/scripts/fixtures/mock_upstream.py"
+        let holder = """
+            ollama: null
+            agents:
+              - { name: atlas, key_env: DAGI_KEY_ATLAS }
+            """
+        let peer = holder + """
+
+            swapper:
+              start_port: \(20000 + Int.random(in: 0..<20000))
+              models:
+                one-slot:
+                  cmd: python3 \(script) --port ${PORT} --mode ok --name one-slot --order-file \(order)
+                  concurrency: 1
+            """
+        let nodes = try MeshHarness.make(
+            root: root, ids: ["qh", "qp"], links: ["qh": ["qp"], "qp": ["qh"]], extra: ["qh": holder, "qp": peer],
+            environment: ["DAGI_KEY_ATLAS": RouterTests.key]
+        )
+        let a = nodes["qh"]!, b = nodes["qp"]!
+        try await withGuardians([a, b]) {
+            try await a.start()
+            try await b.start()
+            func ask(_ text: String, held: Bool = false) async throws -> HTTP.Reply {
+                try await HTTP.send(
+                    "POST", b.baseURL + "/v1/chat/completions",
+                    body: Array(#"{"model":"one-slot","max_tokens":4,"mock_hold_until":"\#(held ? release : "")","messages":[{"role":"user","content":"\#(text)"}]}"#.utf8),
+                    headers: RouterTests.auth + [("content-type", "application/json")], timeout: .seconds(60)
+                )
+            }
+            func given() -> [String] { ((try? String(contentsOfFile: order, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) }
+            #expect(try await ask("warm").status == 200)
+            try await poll(timeout: .seconds(30), "the holder to see the peer's model") {
+                try await a.store().models().contains { $0.nodeID == "qp" && $0.name == "one-slot" && $0.state == .loaded }
+            }
+            let busy = Task { try await ask("busy", held: true) }
+            try await poll(timeout: .seconds(10), "the long request to reach the model") { given() == ["warm", "busy"] }
+            // The batch's one request comes from the holder, which has no model: it waits on the peer.
+            let (code, _, err) = try await Python.run(Self.script, [a.baseURL + "/v1", RouterTests.key, "create", "one-slot", "1", "0"])
+            #expect(code == 0, "\(err)")
+            try await poll(timeout: .seconds(20), "the batch's request to queue on the peer") {
+                try await SwapperTests.running(b)["one-slot"]?["queued"] == 1
+            }
+            let normal = Task { try await ask("normal") }
+            try await poll(timeout: .seconds(10), "the normal request to queue") { try await SwapperTests.running(b)["one-slot"]?["queued"] == 2 }
+            FileManager.default.createFile(atPath: release, contents: nil)
+            #expect(try await busy.value.status == 200)
+            #expect(try await normal.value.status == 200)
+            try await poll(timeout: .seconds(20), "the batch's request to run") { given().count == 4 }
+            #expect(given() == ["warm", "busy", "normal", "Item 0"], "\(given())")
+        }
+    }
 }

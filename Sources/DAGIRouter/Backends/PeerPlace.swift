@@ -37,11 +37,14 @@ struct PeerPlace: Backend {
         }
         let path = request.endpoint.path
         let agent = request.caller.agent
+        // A batch's request waits behind other work there too: its priority is signed with it.
+        let priority = request.batch ? [HopHeader.lowPriority] : []
         let signed = signer.request(
             method: "POST", target: target.pathPrefix + path, body: request.body.readableBytesView, recipient: identity,
-            hopHeaders: [agent, candidate.model], now: clock()
+            hopHeaders: [agent, candidate.model] + priority, now: clock()
         )
-        let extra = [(HopHeader.hop, "1"), (HopHeader.agent, agent), (HopHeader.model, candidate.model)] + signed.headers
+        var extra = [(HopHeader.hop, "1"), (HopHeader.agent, agent), (HopHeader.model, candidate.model)] + signed.headers
+        if !priority.isEmpty { extra.append((HopHeader.priority, HopHeader.lowPriority)) }
         let head = UpstreamCall.head(path: path, target: target, client: request.head, body: request.body, requestID: request.requestID, extra: extra)
         // A compatibility request travels as the OpenAI chat request it stands for; its answer
         // is written in its own API's shape here.
@@ -56,4 +59,7 @@ enum HopHeader {
     static let hop = "x-dagi-hop"
     static let agent = "x-dagi-agent"
     static let model = "x-dagi-model"
+    /// Sent (and signed, after the agent and the model) only for a batch's request: `low`.
+    static let priority = "x-dagi-priority"
+    static let lowPriority = "low"
 }

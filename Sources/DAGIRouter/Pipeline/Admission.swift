@@ -149,6 +149,8 @@ struct Admission: Sendable {
         var body = body
         var named: String?
         var call: CompatCall?
+        // A batch's request forwarded from the node that holds the batch.
+        var hopLow = false
         if let compat {
             let request = try CompatRequest.read(body, route: compat, head: head, config: self.compat, localNode: catalog.current.localNode)
             body = request.body
@@ -165,10 +167,16 @@ struct Admission: Sendable {
             caller = .operator
         case .hop(let signature, let agent, let model):
             guard let verifier else { throw APIError(status: .forbidden, code: "hop_refused", message: "no mesh secret") }
+            // A batch's request names its priority; the signature covers it (taken away or added, it fails).
+            let priority = head.headerFields[.dagiPriority]
+            guard priority == nil || priority == HopHeader.lowPriority else {
+                throw APIError.badRequest("a forwarded request's priority is low or absent", code: "invalid_hop")
+            }
+            hopLow = priority != nil
             do {
                 let sender = try verifier.verify(
-                    signature, method: head.method.rawValue, target: head.path ?? "", body: body.readableBytesView, hopHeaders: [agent, model],
-                    now: now()
+                    signature, method: head.method.rawValue, target: head.path ?? "", body: body.readableBytesView,
+                    hopHeaders: [agent, model] + (priority.map { [$0] } ?? []), now: now()
                 )
                 caller = .hop(from: sender, agent: agent, model: model, signature: signature)
             } catch {
@@ -211,7 +219,8 @@ struct Admission: Sendable {
         return InferenceRequest(
             endpoint: endpoint, head: head, body: body, fields: fields, caller: caller, requestID: requestID, started: started,
             stream: stream, keepAlive: connection != "close", compat: call, rateLimitHeaders: rateLimit, countsTokens: countsTokens, cache: directive,
-            priority: batch ? .low : callPolicy.priority ?? .normal, promptCache: callPolicy.promptCache, batch: batch, preferredNode: preferredNode
+            priority: batch || hopLow ? .low : callPolicy.priority ?? .normal, promptCache: callPolicy.promptCache, batch: batch,
+            preferredNode: preferredNode
         )
     }
 
@@ -243,6 +252,7 @@ struct Admission: Sendable {
 
 extension HTTPField.Name {
     static let dagiHop = HTTPField.Name(HopHeader.hop)!
+    static let dagiPriority = HTTPField.Name(HopHeader.priority)!
     static let dagiNode = HTTPField.Name("x-dagi-node")!
     static let dagiModel = HTTPField.Name("x-dagi-model")!
     static let dagiRoute = HTTPField.Name("x-dagi-route")!

@@ -34,8 +34,9 @@ public enum MeshSignature {
     public static let timestampHeader = "x-dagi-timestamp"
     public static let nonceHeader = "x-dagi-nonce"
     public static let signatureHeader = "x-dagi-signature"
-    /// The hop's routing headers, always signed when present.
-    public static let signedHopHeaders = ["x-dagi-agent", "x-dagi-model"]
+    /// The hop's routing headers, always signed when present, in this order (a batch's request
+    /// adds `x-dagi-priority`; a reader's read of another node's batch signs `x-dagi-batch-reader`).
+    public static let signedHopHeaders = ["x-dagi-agent", "x-dagi-model", "x-dagi-priority"]
 
     static let version = "v2"
     static let nonceLength = 32
