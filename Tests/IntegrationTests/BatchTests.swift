@@ -170,12 +170,13 @@ import Testing
                 )
             }
             func given() -> [String] { ((try? String(contentsOfFile: order, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) }
-            #expect(try await ask("warm").status == 200)
+            // Loaded first (a cold start on two loaded cores can outlast one request's patience).
+            try await poll(timeout: .seconds(90), "the peer's model to answer") { try await ask("warm").status == 200 }
             try await poll(timeout: .seconds(30), "the holder to see the peer's model") {
                 try await a.store().models().contains { $0.nodeID == "qp" && $0.name == "one-slot" && $0.state == .loaded }
             }
             let busy = Task { try await ask("busy", held: true) }
-            try await poll(timeout: .seconds(10), "the long request to reach the model") { given() == ["warm", "busy"] }
+            try await poll(timeout: .seconds(10), "the long request to reach the model") { given().last == "busy" }
             // The batch's one request comes from the holder, which has no model: it waits on the peer.
             let (code, _, err) = try await Python.run(Self.script, [a.baseURL + "/v1", RouterTests.key, "create", "one-slot", "1", "0"])
             #expect(code == 0, "\(err)")
@@ -187,8 +188,8 @@ import Testing
             FileManager.default.createFile(atPath: release, contents: nil)
             #expect(try await busy.value.status == 200)
             #expect(try await normal.value.status == 200)
-            try await poll(timeout: .seconds(20), "the batch's request to run") { given().count == 4 }
-            #expect(given() == ["warm", "busy", "normal", "Item 0"], "\(given())")
+            try await poll(timeout: .seconds(20), "the batch's request to run") { given().contains("Item 0") && given().contains("normal") }
+            #expect(Array(given().suffix(3)) == ["busy", "normal", "Item 0"], "\(given())")
         }
     }
 }

@@ -54,7 +54,8 @@ import Testing
             let arrivals = stream["arrivals_ms"]?.arrayValue?.compactMap(\.doubleValue) ?? []
             #expect(arrivals.count >= 40)
             // 48 tokens at ~15 ms each: a relay that buffered would deliver them all at once.
-            #expect((arrivals.last ?? 0) - (arrivals.first ?? 0) > 300, "arrivals: \(arrivals)")
+            // (200 ms, not 300: a fast run streamed all 48 in 298 ms.)
+            #expect((arrivals.last ?? 0) - (arrivals.first ?? 0) > 200, "arrivals: \(arrivals)")
             let gaps = zip(arrivals.dropFirst(), arrivals).map { $0 - $1 }.sorted()
             #expect(gaps[gaps.count / 2] > 3, "chunks arrive one by one, not in a burst: \(gaps)")
             #expect(stream["content"]?.stringValue?.isEmpty == false)

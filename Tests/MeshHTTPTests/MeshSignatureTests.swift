@@ -43,6 +43,12 @@ import Testing
         #expect(throws: SignatureFailure.invalid) { try verify(verifier, fresh(), body: body, now: now, target: target, hop: ["root", "smol"]) }
         #expect(throws: SignatureFailure.invalid) { try verify(verifier, fresh(), body: body, now: now, target: target, hop: ["atlas", "big"]) }
         #expect(try verify(verifier, fresh(), body: body, now: now, target: target, hop: ["atlas", "smol"]) == "a")
+        // A batch's priority is a third signed value: taken away or added, the signature fails.
+        let low = signer.request(method: "POST", target: target, body: body, recipient: verifier.identity, hopHeaders: ["atlas", "smol", "low"], now: now).headers
+        #expect(throws: SignatureFailure.invalid) { try verify(verifier, low, body: body, now: now, target: target, hop: ["atlas", "smol"]) }
+        #expect(throws: SignatureFailure.invalid) { try verify(verifier, fresh(), body: body, now: now, target: target, hop: ["atlas", "smol", "low"]) }
+        let lowAgain = signer.request(method: "POST", target: target, body: body, recipient: verifier.identity, hopHeaders: ["atlas", "smol", "low"], now: now).headers
+        #expect(try verify(verifier, lowAgain, body: body, now: now, target: target, hop: ["atlas", "smol", "low"]) == "a")
         let stranger = MeshSigner(secret: MeshSecret("another-secret-entirely-different"), nodeID: "a")
         let forged = stranger.request(method: "POST", target: "/sync/pull", body: body, recipient: verifier.identity, now: now)
         #expect(throws: SignatureFailure.invalid) { try verify(verifier, forged.headers, body: body, now: now) }

@@ -16,7 +16,8 @@ import MeshCore
 ///
 /// and its canonical message covers the method, the path *with its query*, the timestamp, the
 /// nonce, sender, recipient and boot, the SHA-256 of the body, and the named headers a hop
-/// routes on (`x-dagi-agent`, `x-dagi-model`), so none can be changed or moved to another
+/// routes on (`x-dagi-agent`, `x-dagi-model`, and a batch's `x-dagi-priority`; a read of another
+/// node's batch signs its `x-dagi-batch-reader` the same way), so none can be changed or moved to another
 /// node. The recipient refuses a timestamp outside `mesh.clock_skew`, a nonce it has seen, and
 /// a boot that is not its current one: a captured request works nowhere else, never twice, and
 /// not after a restart (a new boot id each start).
@@ -34,8 +35,8 @@ public enum MeshSignature {
     public static let timestampHeader = "x-dagi-timestamp"
     public static let nonceHeader = "x-dagi-nonce"
     public static let signatureHeader = "x-dagi-signature"
-    /// The hop's routing headers, always signed when present, in this order (a batch's request
-    /// adds `x-dagi-priority`; a reader's read of another node's batch signs `x-dagi-batch-reader`).
+    /// The hop's routing headers, always signed when present, in this order (`x-dagi-priority`
+    /// only on a batch's request).
     public static let signedHopHeaders = ["x-dagi-agent", "x-dagi-model", "x-dagi-priority"]
 
     static let version = "v2"
