@@ -138,22 +138,13 @@ import Testing
     /// its low priority travels signed with it.
     @Test func aBatchRequestOnAPeerWaitsBehindNormalWork() async throws {
         let root = TemporaryDirectory()
-        let order = root.path + "/order", release = root.path + "/release"
-        let script = RealModels.repository + "/scripts/fixtures/mock_upstream.py"
+        let model = OneSlotModel(root)
         let holder = """
             ollama: null
             agents:
               - { name: atlas, key_env: DAGI_KEY_ATLAS }
             """
-        let peer = holder + """
-
-            swapper:
-              start_port: \(20000 + Int.random(in: 0..<20000))
-              models:
-                one-slot:
-                  cmd: python3 \(script) --port ${PORT} --mode ok --name one-slot --order-file \(order)
-                  concurrency: 1
-            """
+        let peer = holder + "\n" + model.swapper
         let nodes = try MeshHarness.make(
             root: root, ids: ["qh", "qp"], links: ["qh": ["qp"], "qp": ["qh"]], extra: ["qh": holder, "qp": peer],
             environment: ["DAGI_KEY_ATLAS": RouterTests.key]
@@ -164,12 +155,11 @@ import Testing
             try await b.start()
             func ask(_ text: String, held: Bool = false) async throws -> HTTP.Reply {
                 try await HTTP.send(
-                    "POST", b.baseURL + "/v1/chat/completions",
-                    body: Array(#"{"model":"one-slot","max_tokens":4,"mock_hold_until":"\#(held ? release : "")","messages":[{"role":"user","content":"\#(text)"}]}"#.utf8),
+                    "POST", b.baseURL + "/v1/chat/completions", body: Array(model.body(text, held: held).utf8),
                     headers: RouterTests.auth + [("content-type", "application/json")], timeout: .seconds(60)
                 )
             }
-            func given() -> [String] { ((try? String(contentsOfFile: order, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) }
+            let given = model.given
             // Loaded first (a cold start on two loaded cores can outlast one request's patience).
             try await poll(timeout: .seconds(90), "the peer's model to answer") { try await ask("warm").status == 200 }
             try await poll(timeout: .seconds(30), "the holder to see the peer's model") {
@@ -185,7 +175,7 @@ import Testing
             }
             let normal = Task { try await ask("normal") }
             try await poll(timeout: .seconds(10), "the normal request to queue") { try await SwapperTests.running(b)["one-slot"]?["queued"] == 2 }
-            FileManager.default.createFile(atPath: release, contents: nil)
+            model.release()
             #expect(try await busy.value.status == 200)
             #expect(try await normal.value.status == 200)
             try await poll(timeout: .seconds(20), "the batch's request to run") { given().contains("Item 0") && given().contains("normal") }

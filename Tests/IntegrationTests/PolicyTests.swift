@@ -60,28 +60,17 @@ import Testing
 
     @Test func lowPriorityWaitsBehindNormalWorkOnABusyModel() async throws {
         let root = TemporaryDirectory()
-        let order = root.path + "/order"
-        let script = RealModels.repository + "/scripts/fixtures/mock_upstream.py"
+        let model = OneSlotModel(root)
         let node = try RouterTests.node(
             root, id: "pq",
-            swapper: """
-                swapper:
-                  start_port: \(20000 + Int.random(in: 0..<20000))
-                  models:
-                    one-slot:
-                      cmd: python3 \(script) --port ${PORT} --mode ok --name one-slot --order-file \(order)
-                      concurrency: 1
-                """,
+            swapper: model.swapper,
             agents: "  - { name: bulk, key_env: DAGI_KEY_BULK, priority: low }"
         )
         node.environment["DAGI_KEY_BULK"] = Self.bulkKey
         try await withGuardians([node]) {
             try await node.start()
-            let release = root.path + "/release"
-            func body(_ text: String, held: Bool = false) -> String {
-                #"{"model":"one-slot","max_tokens":4,"mock_hold_until":"\#(held ? release : "")","messages":[{"role":"user","content":"\#(text)"}]}"#
-            }
-            func given() -> [String] { ((try? String(contentsOfFile: order, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) }
+            func body(_ text: String, held: Bool = false) -> String { model.body(text, held: held) }
+            let given = model.given
             #expect(try await Self.ask(node, body("warm")).status == 200)
             // One long request takes the only slot; three low ones queue, then a normal one.
             let busy = Task { try await Self.ask(node, body("busy", held: true)) }
@@ -97,7 +86,7 @@ import Testing
             try await poll(timeout: .seconds(10), "the normal request to queue") {
                 try await SwapperTests.running(node)["one-slot"]?["queued"] == 4
             }
-            FileManager.default.createFile(atPath: release, contents: nil)
+            model.release()
             #expect(try await busy.value.status == 200)
             for task in waiting { #expect(try await task.value.status == 200) }
             let served = given()
