@@ -49,7 +49,8 @@ extension RequestRouter {
     /// and the ledger row (for requests that entered the mesh here).
     func finish(
         candidate: Candidate, request: InferenceRequest, sent: ContinuousClock.Instant, tap: RelayTap, metered: Metered, status: Int,
-        error: (any Error)?, release: (@Sendable () -> Void)?, reservation: BudgetBook.Reservation? = nil, health countsForHealth: Bool = true
+        error: (any Error)?, release: (@Sendable () -> Void)?, reservation: BudgetBook.Reservation? = nil, health countsForHealth: Bool = true,
+        attempt: (started: ContinuousClock.Instant, wait: ExpectedWait)? = nil
     ) {
         release?()
         settleBudget(reservation, candidate: candidate, request: request, costUSD: metered.costUSD)
@@ -59,6 +60,7 @@ extension RequestRouter {
             // Not the candidate's doing.
         } else if error == nil || tap.bytes > 0 {
             health.succeeded(candidate.key, latency: firstByte ?? latency)
+            if error == nil, let attempt { health.served(candidate.key, seconds: (ContinuousClock.now - attempt.started).inSeconds, wait: attempt.wait) }
         } else {
             health.failed(candidate.key, reason: error.map(Self.describe) ?? "failed")
         }

@@ -1,14 +1,24 @@
 import Foundation
+import MeshCore
 import Synchronization
 
 /// What the router has seen of each candidate: success rate and latency (EWMAs), requests in
-/// flight, and a cooldown after repeated failures. Feeds the ranking within a rank.
+/// flight, the time one request takes there and the hop to it (EWMAs, for the expected wait),
+/// and a cooldown after repeated failures.
 public final class HealthTracker: Sendable {
     public struct Stats: Sendable, Equatable {
         public var successRate = 1.0
         /// Seconds; time to first byte for streams, whole answer otherwise.
         public var latency: Double?
         public var inflight = 0
+        /// When each request in flight was sent (ms since 1970, oldest first): a peer's published
+        /// load is corrected by the requests sent to it since.
+        public var sentAt: [Int64] = []
+        /// Seconds one request occupies a slot there (a wait observed with others ahead is
+        /// divided among them); a peer's includes the hop.
+        public var service: Double?
+        /// Seconds a peer's answers take beyond its own published service time.
+        public var hop: Double?
         public var consecutiveFailures = 0
         public var cooldownUntil: ContinuousClock.Instant?
         /// Set by a provider's `Retry-After`: the candidate is not called before then.
@@ -17,6 +27,8 @@ public final class HealthTracker: Sendable {
     }
 
     private let stats = Mutex<[String: Stats]>([:])
+    /// Signalled when a request begins or ends anywhere: the load publisher's cue.
+    let loadChanged = Wakeup()
     let cooldownAfter: Int
     let cooldown: Duration
     static let alpha = 0.2
@@ -28,12 +40,53 @@ public final class HealthTracker: Sendable {
 
     public func stats(_ key: String) -> Stats { stats.withLock { $0[key] ?? Stats() } }
 
-    /// The statistics of every candidate whose key starts with `prefix` (a provider's models).
+    /// The statistics of every candidate whose key starts with `prefix` (a provider's models,
+    /// this node's own).
     func stats(withPrefix prefix: String) -> [Stats] { stats.withLock { $0.filter { $0.key.hasPrefix(prefix) }.map(\.value) } }
 
-    func begin(_ key: String) { stats.withLock { $0[key, default: Stats()].inflight += 1 } }
+    func keyedStats(withPrefix prefix: String) -> [String: Stats] { stats.withLock { $0.filter { $0.key.hasPrefix(prefix) } } }
 
-    func end(_ key: String) { stats.withLock { $0[key, default: Stats()].inflight = max(0, ($0[key]?.inflight ?? 1) - 1) } }
+    /// A request sent at `now` (ms since 1970). In-flight times are kept up to a bound: past
+    /// it a peer's correction counts only what was kept (the connection limit bounds it anyway).
+    func begin(_ key: String, now: Int64) {
+        stats.withLock { all in
+            var s = all[key] ?? Stats()
+            s.inflight += 1
+            if s.sentAt.count < Self.maxSentTimes { s.sentAt.append(now) }
+            all[key] = s
+        }
+        loadChanged.signal()
+    }
+
+    static let maxSentTimes = 4096
+
+    func end(_ key: String) {
+        stats.withLock { all in
+            guard var s = all[key] else { return }
+            s.inflight = max(0, s.inflight - 1)
+            // Answers mostly end in the order they were sent; the oldest goes.
+            if !s.sentAt.isEmpty { s.sentAt.removeFirst() }
+            all[key] = s
+        }
+        loadChanged.signal()
+    }
+
+    /// A request's whole answer took `seconds` with `wait` expected before it: the candidate's
+    /// service time, and a peer's hop beyond the service time it published, move toward it.
+    func served(_ key: String, seconds: Double, wait: ExpectedWait) {
+        guard seconds.isFinite, seconds >= 0 else { return }
+        // A request with k requests' worth of work ahead took about k + 1 service times.
+        let perRequest = seconds / (1 + wait.ahead)
+        stats.withLock { all in
+            var s = all[key] ?? Stats()
+            s.service = s.service.map { $0 * (1 - Self.alpha) + perRequest * Self.alpha } ?? perRequest
+            if wait.serviceSource == .peer {
+                let beyond = max(0, perRequest - wait.serviceSeconds)
+                s.hop = s.hop.map { $0 * (1 - Self.alpha) + beyond * Self.alpha } ?? beyond
+            }
+            all[key] = s
+        }
+    }
 
     func succeeded(_ key: String, latency: Duration) {
         let seconds = latency.inSeconds
@@ -83,8 +136,9 @@ public final class HealthTracker: Sendable {
     }
 
     /// Higher is better: success rate, discounted by latency and by requests in flight.
-    func score(_ key: String) -> Double {
-        let s = stats(key)
+    func score(_ key: String) -> Double { Self.score(stats(key)) }
+
+    static func score(_ s: Stats) -> Double {
         let latency = s.latency ?? 0.5
         return s.successRate / (1 + latency) / (1 + 0.25 * Double(s.inflight))
     }

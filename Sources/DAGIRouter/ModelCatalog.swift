@@ -38,6 +38,12 @@ public final class ModelCatalog: Sendable {
         /// A peer is late with its heartbeats (for up to thirty intervals, five minutes by default;
         /// after that it counts as gone): what it uses now is unknown here.
         var partitioned = false
+        /// Requests each of this node's models answers at once, by name (1 when not known).
+        var localSlots: [String: Int] = [:]
+        /// The loads nodes published, by candidate key (`node/source/model`).
+        var loads: [String: ModelLoadRecord] = [:]
+        /// How much faster a peer must be expected to be for a request to go there (0.2: 20 %).
+        var spillMargin = 0.2
     }
 
     let store: MeshStore
@@ -46,14 +52,18 @@ public final class ModelCatalog: Sendable {
     let ollamaURL: String?
     let cloud: CloudProviders
     let tiers: [String: TierConfig]
+    let localSlots: [String: Int]
+    let spillMargin: Double
     private let snapshot = Mutex(Snapshot())
     /// The rows the snapshot was built from, and the online set it assumed.
     private let rows = Mutex<(rows: RoutingRows, online: Set<String>)?>(nil)
 
     public init(store: MeshStore, aliases: [String: [String]], swapperNames: SwapperNames, ollamaURL: String?, cloud: CloudProviders = .none,
-        tiers: [String: TierConfig] = [:]
+        tiers: [String: TierConfig] = [:], localSlots: [String: Int] = [:], spillMargin: Double = 0.2
     ) {
         self.tiers = tiers
+        self.localSlots = localSlots
+        self.spillMargin = spillMargin
         self.store = store
         self.aliases = aliases
         self.swapperNames = swapperNames
@@ -67,6 +77,17 @@ public final class ModelCatalog: Sendable {
     public func refresh() async throws {
         let fresh = try await store.routingRows()
         rebuild(fresh, now: store.clock.wallMilliseconds(), force: true)
+    }
+
+    /// Re-reads the loads peers published (they change many times a minute under load; nothing
+    /// else is read for them).
+    func refreshLoads() async throws {
+        let local = store.nodeID
+        var loads: [String: ModelLoadRecord] = [:]
+        for load in try await store.modelLoads() where load.nodeID != local {
+            loads["\(load.nodeID)/\(load.source.rawValue)/\(load.name)"] = load
+        }
+        snapshot.withLock { $0.loads = loads }
     }
 
     /// Re-reads the node rows only; rebuilds when which nodes are online, or where they are,
@@ -123,7 +144,12 @@ public final class ModelCatalog: Sendable {
             next.preferences[agent.name] = agent.preferNodes + assigned.filter { !agent.preferNodes.contains($0) }
         }
         next.names = Array(Set(aliases.keys).union(swapperNames.keys).union(next.models.keys).union(cloud.models.keys)).sorted()
-        snapshot.withLock { $0 = next }
+        next.localSlots = localSlots
+        next.spillMargin = spillMargin
+        snapshot.withLock { current in
+            next.loads = current.loads
+            current = next
+        }
     }
 
     /// When the next online peer runs out of heartbeat, if one is online.
@@ -140,7 +166,7 @@ public final class ModelCatalog: Sendable {
         let wakeup = Wakeup()
         let touched = Mutex<Set<ReplicatedTable>>([])
         let observer = store.addObserver { tables in
-            let relevant = tables.intersection([.model, .node, .agent, .assignment])
+            let relevant = tables.intersection([.model, .modelLoad, .node, .agent, .assignment])
             guard !relevant.isEmpty else { return }
             touched.withLock { $0.formUnion(relevant) }
             wakeup.signal()
@@ -149,11 +175,12 @@ public final class ModelCatalog: Sendable {
         while !Task.isCancelled {
             let tables = touched.withLock { tables in defer { tables.removeAll() }; return tables }
             do {
+                if tables.contains(.modelLoad) { try await refreshLoads() }
                 if !tables.isDisjoint(with: [.model, .agent, .assignment]) {
                     try await refresh()
                 } else if tables.contains(.node) {
                     try await refreshNodes()
-                } else {
+                } else if !tables.contains(.modelLoad) {
                     recomputeLiveness()
                 }
             } catch {

@@ -94,6 +94,7 @@ public final class RequestRouter: Sendable {
     /// Loads what the first request needs: the catalog and the agents' keys.
     public func prepare() async throws {
         try await catalog.refresh()
+        try await catalog.refreshLoads()
         try await keys.reload()
         // This node's own spend of the day and month so far (peers' comes with their rows).
         let now = self.now()

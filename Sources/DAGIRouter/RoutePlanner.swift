@@ -11,18 +11,28 @@ public struct RankedCandidate: Sendable, Codable {
     public var preference: Int?
     public var score: Double
     public var coolingDown: Bool
+    /// The expected wait before the answer starts (mesh candidates).
+    public var wait: ExpectedWait?
     public var why: String
     /// Cloud models the alias lists before this candidate's own entry: mesh candidates rank
     /// before cloud ones unless the alias puts a cloud model first.
     var cloudBefore = 0
+    /// The expected wait in milliseconds, a peer's raised by the spill margin: a request leaves
+    /// this node only when a peer is expected to be faster by that much.
+    var cost = 0
 
     /// The ranking, most significant first; the health score breaks what is left of a tie.
-    var order: (Int, Int, Int, Int, Int, Int) {
-        (coolingDown ? 1 : 0, cloudBefore, candidate.isCloud ? 1 : 0, rank, aliasIndex, preference ?? Int.max)
+    func precedes(_ other: RankedCandidate) -> Bool {
+        let mine = (coolingDown ? 1 : 0, cloudBefore, candidate.isCloud ? 1 : 0, cost, candidate.isLocal ? 0 : 1)
+        let theirs = (other.coolingDown ? 1 : 0, other.cloudBefore, other.candidate.isCloud ? 1 : 0, other.cost, other.candidate.isLocal ? 0 : 1)
+        if mine != theirs { return mine < theirs }
+        let among = (rank, aliasIndex, preference ?? Int.max), otherAmong = (other.rank, other.aliasIndex, other.preference ?? Int.max)
+        if among != otherAmong { return among < otherAmong }
+        return score > other.score
     }
 
     enum CodingKeys: String, CodingKey {
-        case candidate, rank, aliasIndex = "alias_index", preference, score, coolingDown = "cooling_down", why
+        case candidate, rank, aliasIndex = "alias_index", preference, score, coolingDown = "cooling_down", wait = "expected_wait", why
     }
 }
 
@@ -38,11 +48,12 @@ enum PlanError: Error {
 }
 
 extension ModelCatalog.Snapshot {
-    /// The ordered candidates for `requested`:
-    /// loaded here > loaded on a healthy peer > startable here > startable on a peer > a cloud
-    /// provider (unless the alias lists the cloud model first); then the alias's order; then the
-    /// agent's preferred and assigned nodes; then the health score. Candidates cooling down
-    /// after repeated failures go last; a provider resting after a 429 is left out.
+    /// The ordered candidates for `requested`: mesh candidates by their expected wait (a peer's
+    /// raised by the spill margin, so here wins ties and near-ties), then a cloud provider
+    /// (unless the alias lists the cloud model first); among equals, this node, then loaded
+    /// before startable, the alias's order, the agent's preferred and assigned nodes, and the
+    /// health score. Candidates cooling down after repeated failures go last; a provider resting
+    /// after a 429 is left out.
     ///
     /// `provider/model` pins a provider, `node/model` a node.
     ///
@@ -96,17 +107,23 @@ extension ModelCatalog.Snapshot {
 
         let preferred = agent.flatMap { preferences[$0] } ?? []
         let ranked = candidates.entries.map { candidate, index, cloudBefore -> RankedCandidate in
-            let cooling = health.isCoolingDown(candidate.key)
+            let stats = health.stats(candidate.key)
+            let cooling = stats.cooldownUntil.map { $0 > .now } ?? false
             let preference = candidate.isCloud ? nil : preferred.firstIndex(of: candidate.node)
-            let score = health.score(candidate.key)
+            let score = HealthTracker.score(stats)
+            let wait = candidate.isCloud ? nil : expectedWait(candidate, stats: stats, health: health)
             var ranked = RankedCandidate(
-                candidate: candidate, rank: candidate.rank, aliasIndex: index, preference: preference, score: score, coolingDown: cooling, why: "",
-                cloudBefore: cloudBefore
+                candidate: candidate, rank: candidate.rank, aliasIndex: index, preference: preference, score: score, coolingDown: cooling, wait: wait,
+                why: "", cloudBefore: cloudBefore
             )
-            if explain { ranked.why = why(ranked, health: health) }
+            if let wait {
+                let raised = wait.seconds * (candidate.isLocal ? 1 : 1 + spillMargin) * 1000
+                ranked.cost = raised.isFinite ? Int(min(raised, 1e12).rounded()) : Int.max
+            }
+            if explain { ranked.why = why(ranked, stats: stats) }
             return ranked
         }
-        return ranked.sorted { a, b in a.order == b.order ? a.score > b.score : a.order < b.order }
+        return ranked.sorted { $0.precedes($1) }
     }
 
     /// The mesh candidates for one model name: this node's Swapper and Ollama, online peers.
@@ -145,10 +162,12 @@ extension ModelCatalog.Snapshot {
         return (String(name[..<slash]), String(name[name.index(after: slash)...]))
     }
 
-    private func why(_ ranked: RankedCandidate, health: HealthTracker) -> String {
+    private func why(_ ranked: RankedCandidate, stats: HealthTracker.Stats) -> String {
         let candidate = ranked.candidate
-        let stats = health.stats(candidate.key)
         var why = [rankReason(candidate)]
+        if let wait = ranked.wait {
+            why.append(wait.explanation + (candidate.isLocal || spillMargin == 0 ? "" : String(format: ", +%.0f%% spill margin", spillMargin * 100)))
+        }
         if ranked.aliasIndex > 0 { why.append("alias choice #\(ranked.aliasIndex + 1)") }
         if let preference = ranked.preference { why.append("agent's node #\(preference + 1)") }
         why.append(String(format: "score %.2f (success %.0f%%, latency %@, %d in flight)", ranked.score,

@@ -18,6 +18,8 @@ extension RouterConfig.CodingKeys: DocumentedKey {
         case .cooldown: return ("\(d.cooldown)", "how long a failing candidate is skipped")
         case .referenceModel: return (nil, "the cloud model savings are measured against")
         case .partitionShare: return ("\(d.partitionShare)", "while a peer is silent, the part of an agent's mesh-wide rpm and tpm this node may use by itself")
+        case .spillMargin: return ("\(d.spillMargin)", "how much faster a peer must be expected to answer for a request to go there instead of waiting here (0.2: 20%)")
+        case .slots: return ("{}", "requests a local model server answers at once, by model name, where its command does not say (Ollama's OLLAMA_NUM_PARALLEL)")
         }
     }
 }

@@ -29,14 +29,22 @@ public struct RouterConfig: Sendable, Decodable {
     /// While a peer is silent, the part of an agent's mesh-wide rpm and tpm this node may use
     /// by itself (the peer's own use is unknown meanwhile).
     public var partitionShare: Double
+    /// How much faster a peer must be expected to answer for a request to be sent there rather
+    /// than served here (0.2: 20 %).
+    public var spillMargin: Double
+    /// Requests a local model server answers at once, by model name, where the model's command
+    /// does not say (an Ollama model: `OLLAMA_NUM_PARALLEL`).
+    public var slots: [String: Int]
 
     public init(
         openLocalhost: Bool = false, requestTimeout: ConfigDuration = .seconds(120), firstByteTimeout: ConfigDuration = .seconds(90),
         maxBody: ByteSize = .mebibytes(8),
         aliases: [String: [String]] = [:], maxAttempts: Int = 3, cooldownAfter: Int = 3, cooldown: ConfigDuration = .seconds(30),
-        partitionShare: Double = 0.5
+        partitionShare: Double = 0.5, spillMargin: Double = 0.2, slots: [String: Int] = [:]
     ) {
         self.partitionShare = partitionShare
+        self.spillMargin = spillMargin
+        self.slots = slots
         self.openLocalhost = openLocalhost
         self.requestTimeout = requestTimeout
         self.firstByteTimeout = firstByteTimeout
@@ -51,7 +59,7 @@ public struct RouterConfig: Sendable, Decodable {
         case openLocalhost = "open_localhost", requestTimeout = "request_timeout", firstByteTimeout = "first_byte_timeout"
         case maxBody = "max_body", aliases
         case maxAttempts = "max_attempts", cooldownAfter = "cooldown_after", cooldown, referenceModel = "reference_model"
-        case partitionShare = "partition_share"
+        case partitionShare = "partition_share", spillMargin = "spill_margin", slots
     }
 
     public init(from decoder: any Decoder) throws {
@@ -67,6 +75,14 @@ public struct RouterConfig: Sendable, Decodable {
         cooldown = try c.decode(.cooldown, default: d.cooldown)
         referenceModel = try c.decodeIfPresent(String.self, forKey: .referenceModel)
         partitionShare = try c.decode(.partitionShare, default: d.partitionShare)
+        spillMargin = try c.decode(.spillMargin, default: d.spillMargin)
+        guard spillMargin.isFinite, (0...10).contains(spillMargin) else {
+            throw DecodingError.dataCorruptedError(forKey: .spillMargin, in: c, debugDescription: "spill_margin must be 0...10 (0.2: a peer must be expected 20% faster)")
+        }
+        slots = try c.decode(.slots, default: [:])
+        for (name, count) in slots where !(1...4096).contains(count) {
+            throw DecodingError.dataCorruptedError(forKey: .slots, in: c, debugDescription: "slots of \(name) must be 1...4096")
+        }
         guard partitionShare.isFinite, partitionShare > 0, partitionShare <= 1 else {
             throw DecodingError.dataCorruptedError(forKey: .partitionShare, in: c, debugDescription: "partition_share must be more than 0 and at most 1")
         }

@@ -62,6 +62,12 @@ final class RouterMetrics: Sendable {
         counter("router_cache", help: "Cacheable requests, by outcome: hit, coalesced (answered by an identical request's call) or miss", [("outcome", outcome.rawValue)]).increment()
     }
 
+    /// A request this node could have served itself sent to a peer expected to answer sooner
+    /// (node ids are few and replicated names; the label set stays small).
+    func spilled(to peer: String) {
+        counter("router_spills", help: "Requests sent to a peer expected to answer sooner than this node, by peer", [("peer", peer)]).increment()
+    }
+
     func rejected(status: Int, code: String) {
         counter("router_rejected", help: "Requests refused before routing, by status and code", [("status", String(status)), ("code", code)]).increment()
     }

@@ -3,8 +3,8 @@ import MeshCore
 import MeshStore
 import ServiceLifecycle
 
-/// Keeps the router's views current while the node runs: the catalog of where models run, and
-/// the agents' keys — an agent deleted anywhere in the mesh loses its keys here as soon as the
+/// Keeps the router's views current while the node runs: the catalog of where models run (and
+/// how busy peers say they are), this node's own load for peers, and the agents' keys — an agent deleted anywhere in the mesh loses its keys here as soon as the
 /// deletion arrives, and a key revoked with `dagi keys revoke` (another process) stops working
 /// within ``keyRefresh``.
 public struct RouterService: Service {
@@ -23,6 +23,7 @@ public struct RouterService: Service {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await router.catalog.maintain(logger: router.logger) }
+                group.addTask { await LoadPublisher(router: router).run() }
                 group.addTask { await followMeshUsage() }
                 group.addTask { await revokeKeysOfDeletedAgents() }
                 group.addTask {

@@ -28,3 +28,16 @@ public struct RoutingRows: Sendable {
     public var agents: [AgentRecord]
     public var assignments: [AssignmentRecord]
 }
+
+extension MeshStore {
+    /// Every node's published model loads (a row per model that served a request).
+    public func modelLoads() async throws -> [ModelLoadRecord] {
+        try await pool.read { db in try ModelLoadRecord.fetchAll(db) }
+    }
+
+    /// This node's own published loads, as stored.
+    public func ownModelLoads() async throws -> [ModelLoadRecord] {
+        let node = nodeID
+        return try await pool.read { db in try ModelLoadRecord.filter(Column("node_id") == node).fetchAll(db) }
+    }
+}

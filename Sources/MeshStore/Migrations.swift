@@ -7,7 +7,7 @@ import GRDB
 enum Migrations {
     /// The number of migrations: the replicated schema's version, which sync frames carry so
     /// nodes of different schemas refuse each other's changes instead of misreading them.
-    static let count: UInt64 = 5
+    static let count: UInt64 = 7
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -285,6 +285,25 @@ enum Migrations {
             // Priority, min_interval and prompt_cache, as one JSON object (see CallPolicy): the
             // policies added after these go in it too, without another schema.
             try db.execute(sql: "ALTER TABLE agent ADD COLUMN call_policy TEXT")
+        }
+        migrator.registerMigration("v7: model load") { db in
+            // How busy each node's models are, for peers to route by expected wait. A row per
+            // model that has served a request; rewritten in place, so the log compacts it.
+            try db.execute(sql: """
+                CREATE TABLE model_load (
+                  node_id TEXT NOT NULL,
+                  source TEXT NOT NULL CHECK (source IN ('ollama', 'swapper')),
+                  name TEXT NOT NULL,
+                  slots INTEGER NOT NULL,
+                  inflight INTEGER NOT NULL,
+                  queued INTEGER NOT NULL,
+                  service_ms REAL,
+                  at INTEGER NOT NULL,
+                  origin TEXT NOT NULL,
+                  hlc INTEGER NOT NULL,
+                  PRIMARY KEY (node_id, source, name)
+                ) WITHOUT ROWID
+                """)
         }
         return migrator
     }

@@ -10,8 +10,8 @@
 /// Conflicts resolve per row, last writer wins, ordered by `(hlc, origin)`.
 ///
 /// Ownership decides who may write a row at all:
-/// - *Owned* tables (``node``, ``model``, ``agentPresence``, ``metricSample``, ``metricRollup``,
-///   ``usage``) have an owner column holding a node id. Only that node writes those rows: a local
+/// - *Owned* tables (``node``, ``model``, ``modelLoad``, ``agentPresence``, ``metricSample``,
+///   ``metricRollup``, ``usage``) have an owner column holding a node id. Only that node writes those rows: a local
 ///   write for another node's row is refused, and a change received from a peer is ignored
 ///   unless its origin is the row's owner. So a peer can never overwrite another node's view of
 ///   itself, whatever it relays.
@@ -29,6 +29,7 @@ public enum ReplicatedTable: UInt8, Sendable, CaseIterable, CustomStringConverti
     case metricRollup = 7
     case usage = 8
     case usageRollup = 9
+    case modelLoad = 10
 
     public var description: String { schema.name }
 

@@ -122,17 +122,20 @@ public enum Guardian {
         }
         let ledger = UsageLedger(store: store, logger: logger)
         var swapperNames: ModelCatalog.SwapperNames = [:]
+        var localSlots: [String: Int] = [:]
         for (name, model) in swapper.config.models {
             swapperNames[name] = name
             for alias in model.aliases { swapperNames[alias] = name }
+            localSlots[name] = model.declaredSlots
         }
+        localSlots.merge(config.router.slots) { _, configured in configured }
         let cloud = CloudProviders(providers: config.providers, models: config.cloudModels)
         for (name, reason) in cloud.disabled.sorted(by: { $0.key < $1.key }) {
             logger.warning("provider \(name) is off: \(reason)")
         }
         let catalog = ModelCatalog(
             store: store, aliases: config.router.aliases, swapperNames: swapperNames, ollamaURL: ollamaSource?.client.baseURL.base, cloud: cloud,
-            tiers: config.tiers
+            tiers: config.tiers, localSlots: localSlots, spillMargin: config.router.spillMargin
         )
         // The agents' keys and who may do what are shared by the router and the node's own API.
         let keys = AgentKeys(store: store)

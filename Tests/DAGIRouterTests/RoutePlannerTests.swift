@@ -115,6 +115,103 @@ import Testing
         #expect(plan.map(\.candidate.node) == ["here"])
         #expect(throws: PlanError.self) { try snapshot.plan("x", agent: nil, forced: "missing", localOnly: true, health: health) }
     }
+
+    // MARK: - Expected wait
+
+    /// `smol` loaded here and on `peer`, one slot each, one second a request measured here.
+    func pooled(peerLoad: ModelLoadRecord? = nil, margin: Double = 0.2) -> ModelCatalog.Snapshot {
+        var snapshot = snapshot(
+            models: [
+                ModelRecord(nodeID: "here", source: .swapper, name: "smol", state: .loaded),
+                ModelRecord(nodeID: "peer", source: .swapper, name: "smol", state: .loaded),
+            ],
+            swapper: ["smol": "smol"]
+        )
+        snapshot.localSlots = ["smol": 1]
+        snapshot.spillMargin = margin
+        if let peerLoad { snapshot.loads["peer/swapper/smol"] = peerLoad }
+        return snapshot
+    }
+
+    func load(outstanding: Int, serviceMs: Double? = 1000, at: Int64 = 1_000) -> ModelLoadRecord {
+        ModelLoadRecord(
+            nodeID: "peer", source: .swapper, name: "smol", slots: 1, inflight: min(outstanding, 1), queued: max(0, outstanding - 1),
+            serviceMs: serviceMs, at: at
+        )
+    }
+
+    @Test func anIdleNodeKeepsItsRequestsAndABusyOneSpills() throws {
+        let snapshot = pooled(peerLoad: load(outstanding: 0))
+        let here = "here/swapper/smol"
+        health.served(here, seconds: 1, wait: ExpectedWait(outstanding: 0, slots: 1, service: 1, source: .measured, hop: 0, loaded: true))
+        // Nothing in flight: a tie, and here wins it.
+        #expect(try snapshot.plan("smol", agent: nil, health: health).map(\.candidate.route) == ["local", "remote:peer"])
+        // One request here: the next would wait a second; the peer is free.
+        health.begin(here, now: 2_000)
+        let busy = try snapshot.plan("smol", agent: nil, health: health, explain: true)
+        #expect(busy.map(\.candidate.route) == ["remote:peer", "local"])
+        #expect(busy[1].wait?.ahead == 1 && busy[1].wait?.seconds == 1)
+        #expect(busy[1].why.contains("expected wait 1.00 s"), "\(busy[1].why)")
+        // The request sent there counts against the peer until it publishes again: one here, one
+        // there, and the peer must be 20 % faster to win.
+        health.begin("peer/swapper/smol", now: 2_001)
+        #expect(try snapshot.plan("smol", agent: nil, health: health).map(\.candidate.route) == ["local", "remote:peer"])
+        // Two here: one second of wait there beats two here.
+        health.begin(here, now: 2_002)
+        #expect(try snapshot.plan("smol", agent: nil, health: health).map(\.candidate.route) == ["remote:peer", "local"])
+        health.end(here)
+        health.end(here)
+        health.end("peer/swapper/smol")
+    }
+
+    @Test func aPeersPublishedLoadKeepsRequestsHereWithinTheMargin() throws {
+        let here = "here/swapper/smol"
+        health.served(here, seconds: 1, wait: ExpectedWait(outstanding: 0, slots: 1, service: 1, source: .measured, hop: 0, loaded: true))
+        health.begin(here, now: 2_000)
+        defer { health.end(here) }
+        // The peer runs a long generation: equal waits, so the request stays here.
+        #expect(try pooled(peerLoad: load(outstanding: 1)).plan("smol", agent: nil, health: health).map(\.candidate.route) == ["local", "remote:peer"])
+        // The peer is a little faster (0.9 s), but not by the 20 % margin.
+        #expect(try pooled(peerLoad: load(outstanding: 1, serviceMs: 900)).plan("smol", agent: nil, health: health)[0].candidate.route == "local")
+        // Without a margin it wins.
+        #expect(try pooled(peerLoad: load(outstanding: 1, serviceMs: 900), margin: 0).plan("smol", agent: nil, health: health)[0].candidate.route == "remote:peer")
+        // Much faster (0.5 s): it wins with the margin.
+        #expect(try pooled(peerLoad: load(outstanding: 1, serviceMs: 500)).plan("smol", agent: nil, health: health)[0].candidate.route == "remote:peer")
+    }
+
+    @Test func aPeerAnsweringSlowerThanItSaysIsPenalisedByItsHop() throws {
+        let peer = "peer/swapper/smol"
+        let snapshot = pooled(peerLoad: load(outstanding: 0, serviceMs: 500))
+        let before = try snapshot.plan("smol", agent: nil, health: health).first { $0.candidate.node == "peer" }!.wait!
+        #expect(before.serviceSource == .peer && before.hopSeconds == 0)
+        // It answered in 2.5 s what it says takes 0.5 s: 2 s beyond, every time.
+        for _ in 0..<20 { health.served(peer, seconds: 2.5, wait: before) }
+        let after = try snapshot.plan("smol", agent: nil, health: health).first { $0.candidate.node == "peer" }!.wait!
+        #expect(after.hopSeconds > 1.9 && after.hopSeconds <= 2.0, "\(after)")
+    }
+
+    @Test func waitsShareTheSlotsAndAStartCostsALoad() {
+        #expect(ExpectedWait(outstanding: 4, slots: 4, service: 2, source: .measured, hop: 0, loaded: true).ahead == 0.25)
+        #expect(ExpectedWait(outstanding: 3, slots: 4, service: 2, source: .measured, hop: 0, loaded: true).seconds == 0)
+        #expect(ExpectedWait(outstanding: 0, slots: 1, service: 2, source: .measured, hop: 0, loaded: false).seconds == ExpectedWait.assumedLoad)
+        // A wait observed with two requests' work ahead is three service times.
+        let health = HealthTracker(cooldownAfter: 2, cooldown: .seconds(30))
+        health.served("k", seconds: 3, wait: ExpectedWait(outstanding: 2, slots: 1, service: 1, source: .measured, hop: 0, loaded: true))
+        #expect(health.stats("k").service == 1)
+    }
+
+    @Test func aPeersCountsAreCorrectedByWhatWasSentSinceTheyWerePublished() throws {
+        let peer = "peer/swapper/smol"
+        health.begin(peer, now: 500)
+        health.begin(peer, now: 1_500)
+        defer { health.end(peer); health.end(peer) }
+        // Published at 1000 with one request: the one sent at 500 is in it, the one at 1500 is not.
+        let wait = try pooled(peerLoad: load(outstanding: 1)).plan("smol", agent: nil, health: health).first { $0.candidate.node == "peer" }!.wait!
+        #expect(wait.outstanding == 2)
+        // Nothing published: this node's own requests in flight are all it knows.
+        let unknown = try pooled().plan("smol", agent: nil, health: health).first { $0.candidate.node == "peer" }!.wait!
+        #expect(unknown.outstanding == 2 && unknown.serviceSource == .assumed)
+    }
 }
 
 @Suite struct CostHeaderTests {

@@ -165,7 +165,7 @@ extension Exchange {
         self.reservation = nil
         router.finish(
             candidate: candidate, request: request, sent: sent, tap: tap, metered: metered ?? meter(), status: status, error: error,
-            release: release, reservation: reservation, health: health
+            release: release, reservation: reservation, health: health, attempt: attempt
         )
     }
 

@@ -46,6 +46,9 @@ final class Exchange: UpstreamReceiver {
     let tap = RelayTap()
     var status = 0
     var sent = ContinuousClock.now
+    /// When the current attempt began and the wait expected there: its answer's time teaches
+    /// the candidate's service time (loaded candidates only: a start would skew it).
+    var attempt: (started: ContinuousClock.Instant, wait: ExpectedWait)?
     var reusable = false
     var retriedBoot = false
     /// The worst-case cost set aside for the current cloud attempt, settled when it ends.
@@ -101,7 +104,11 @@ final class Exchange: UpstreamReceiver {
             }
             if !failures.isEmpty { router.metrics.failovers.increment() }
             self.candidate = candidate
-            router.health.begin(candidate.key)
+            router.health.begin(candidate.key, now: router.now())
+            attempt = plan[next - 1].wait.flatMap { $0.loadSeconds == 0 ? (.now, $0) : nil }
+            if candidate.place == .remote, !request.caller.isHop, plan.contains(where: { $0.candidate.isLocal && !$0.candidate.isCloud && !$0.coolingDown }) {
+                router.metrics.spilled(to: candidate.node)
+            }
             let backend = router.backend(for: candidate)
             do {
                 if let call = try backend.prepareNow(request, for: candidate) {

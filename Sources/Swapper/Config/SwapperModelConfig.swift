@@ -96,3 +96,27 @@ public struct SwapperModelConfig: Sendable, Decodable {
         guard HTTPURL(parsing: (try? probe.expand(proxy)) ?? "") != nil else { throw fail("proxy is not an http URL") }
     }
 }
+
+extension SwapperModelConfig {
+    /// Requests the model's server answers at once, where the config says: `concurrency`, or
+    /// llama-server's `-np N` / `--parallel N` in `cmd`. Nil when neither does (then the router
+    /// assumes one, or takes `router.slots`).
+    public var declaredSlots: Int? {
+        if let concurrency { return concurrency }
+        let argv = CommandSplitter.split(cmd)
+        for (index, word) in argv.enumerated() {
+            for flag in ["-np", "--parallel"] {
+                let value: Substring?
+                if word == flag, index + 1 < argv.count {
+                    value = Substring(argv[index + 1])
+                } else if word.hasPrefix(flag + "=") {
+                    value = word.dropFirst(flag.count + 1)
+                } else {
+                    value = nil
+                }
+                if let value, let slots = Int(value), (1...4096).contains(slots) { return slots }
+            }
+        }
+        return nil
+    }
+}
