@@ -59,6 +59,7 @@ struct LoadPublisher {
                     let rows = changed
                     try await store.write { writer in for row in rows { _ = try writer.put(row) } }
                     for row in changed { published["\(row.source.rawValue)/\(row.name)"] = row }
+                    router.metrics.loadPublished()
                 } catch {
                     router.logger.error("could not publish this node's model loads: \(error)")
                 }

@@ -68,6 +68,12 @@ final class RouterMetrics: Sendable {
         counter("router_spills", help: "Requests sent to a peer expected to answer sooner than this node, by peer", [("peer", peer)]).increment()
     }
 
+    /// A write of this node's model loads to the store (for peers): none at idle, at most two a
+    /// second under load.
+    func loadPublished() {
+        counter("router_load_publications", help: "Writes of this node's model loads to the store, for peers to route by", []).increment()
+    }
+
     func rejected(status: Int, code: String) {
         counter("router_rejected", help: "Requests refused before routing, by status and code", [("status", String(status)), ("code", code)]).increment()
     }
