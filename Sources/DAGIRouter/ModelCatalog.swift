@@ -52,17 +52,22 @@ public final class ModelCatalog: Sendable {
     let ollamaURL: String?
     let cloud: CloudProviders
     let tiers: [String: TierConfig]
+    /// Slots the config declares for this node's models, by name.
     let localSlots: [String: Int]
+    /// Slots this node's model servers reported themselves (read as each model's row changes).
+    let reportedSlots: @Sendable () -> [String: Int]
     let spillMargin: Double
     private let snapshot = Mutex(Snapshot())
     /// The rows the snapshot was built from, and the online set it assumed.
     private let rows = Mutex<(rows: RoutingRows, online: Set<String>)?>(nil)
 
     public init(store: MeshStore, aliases: [String: [String]], swapperNames: SwapperNames, ollamaURL: String?, cloud: CloudProviders = .none,
-        tiers: [String: TierConfig] = [:], localSlots: [String: Int] = [:], spillMargin: Double = 0.2
+        tiers: [String: TierConfig] = [:], localSlots: [String: Int] = [:], reportedSlots: @escaping @Sendable () -> [String: Int] = { [:] },
+        spillMargin: Double = 0.2
     ) {
         self.tiers = tiers
         self.localSlots = localSlots
+        self.reportedSlots = reportedSlots
         self.spillMargin = spillMargin
         self.store = store
         self.aliases = aliases
@@ -144,7 +149,7 @@ public final class ModelCatalog: Sendable {
             next.preferences[agent.name] = agent.preferNodes + assigned.filter { !agent.preferNodes.contains($0) }
         }
         next.names = Array(Set(aliases.keys).union(swapperNames.keys).union(next.models.keys).union(cloud.models.keys)).sorted()
-        next.localSlots = localSlots
+        next.localSlots = reportedSlots().merging(localSlots) { _, declared in declared }
         next.spillMargin = spillMargin
         snapshot.withLock { current in
             next.loads = current.loads

@@ -135,7 +135,7 @@ public enum Guardian {
         }
         let catalog = ModelCatalog(
             store: store, aliases: config.router.aliases, swapperNames: swapperNames, ollamaURL: ollamaSource?.client.baseURL.base, cloud: cloud,
-            tiers: config.tiers, localSlots: localSlots, spillMargin: config.router.spillMargin
+            tiers: config.tiers, localSlots: localSlots, reportedSlots: { [swapper] in swapper.reportedSlots }, spillMargin: config.router.spillMargin
         )
         // The agents' keys and who may do what are shared by the router and the node's own API.
         let keys = AgentKeys(store: store)

@@ -4,6 +4,7 @@ import Logging
 import MeshCore
 import MeshStore
 import Prometheus
+import Synchronization
 
 /// Starts, swaps and stops local model-server processes on demand (what llama-swap does).
 ///
@@ -42,6 +43,14 @@ public actor Swapper {
     var wake: (at: ContinuousClock.Instant, task: Task<Void, Never>)?
     var history = ProcessHistory()
     var shuttingDown = false
+    /// The slots each model's server said it has (llama-server's `/props`), for models whose
+    /// config does not say: the router ranks by them.
+    private let servedSlots = Mutex<[String: Int]>([:])
+
+    /// Requests each loaded model's server answers at once, where it said so itself.
+    public nonisolated var reportedSlots: [String: Int] { servedSlots.withLock { $0 } }
+
+    func serverReported(slots: Int, for name: String) { servedSlots.withLock { $0[name] = slots } }
 
     /// - Parameter dataDirectory: where the ledger of started processes lives
     ///   (`swapper-processes.json`), so a crashed node's orphans can be stopped at the next start.

@@ -127,4 +127,29 @@ import Testing
             #expect(out.contains("expected wait") && out.contains("ahead ×") && out.contains("(peer)"), "\(out)")
         }
     }
+
+    /// A llama-server whose command names no `-np` says how many slots it has: the router ranks
+    /// by what it said.
+    @Test func slotsComeFromTheServerWhenTheConfigDoesNotSay() async throws {
+        let root = TemporaryDirectory()
+        let swapper = """
+            swapper:
+              start_port: \(20000 + Int.random(in: 0..<20000))
+              health_check_timeout: 60s
+              models:
+                auto:
+                  cmd: \(try RealModels.llamaServer()) -m ${MODEL_PATH} --port ${PORT} --host 127.0.0.1 -t 1 -c 1024
+                  model_path: \(try RealModels.smollm2())
+            """
+        let node = try RouterTests.node(root, id: "solo", swapper: swapper)
+        try await withGuardians([node]) {
+            try await node.start()
+            _ = try await Self.generate(node, "auto")
+            let port = try #require(try await node.store().models(nodeID: "solo").first { $0.name == "auto" }?.port)
+            let props = try await HTTP.get("http://127.0.0.1:\(port)/props").json()
+            let reported = try #require(props["total_slots"]?.intValue)
+            let routes = try await HTTP.get(node.baseURL + "/v1/routes/auto", headers: Self.auth).json()
+            #expect(routes["candidates"]?.arrayValue?.first?["expected_wait"]?["slots"]?.intValue == reported, "\(routes)")
+        }
+    }
 }

@@ -74,6 +74,18 @@ import Testing
         }
     }
 
+    @Test func slotsAreReadFromConcurrencyOrTheCommand() {
+        #expect(SwapperModelConfig(cmd: "llama-server -m m.gguf --port ${PORT} -np 3").declaredSlots == 3)
+        #expect(SwapperModelConfig(cmd: "llama-server --parallel=2 --port ${PORT}").declaredSlots == 2)
+        #expect(SwapperModelConfig(cmd: "llama-server --parallel 0 --port ${PORT}").declaredSlots == nil)
+        #expect(SwapperModelConfig(cmd: "llama-server -np 99999 --port ${PORT}").declaredSlots == nil)
+        #expect(SwapperModelConfig(cmd: "llama-server --port ${PORT} -np").declaredSlots == nil)
+        #expect(SwapperModelConfig(cmd: "llama-server --port ${PORT}").declaredSlots == nil)
+        var limited = SwapperModelConfig(cmd: "llama-server -np 4 --port ${PORT}")
+        limited.concurrency = 1
+        #expect(limited.declaredSlots == 1)
+    }
+
     @Test func splitsCommandsLikeAShell() {
         #expect(CommandSplitter.split("llama-server -m '/a b/c.gguf' --port ${PORT}") == ["llama-server", "-m", "/a b/c.gguf", "--port", "${PORT}"])
         #expect(CommandSplitter.split("a \\\n  b \"c d\" e\\ f") == ["a", "b", "c d", "e f"])

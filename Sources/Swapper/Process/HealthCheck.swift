@@ -30,4 +30,16 @@ enum HealthCheck {
         }
         return child.hasExited ? .exited : .timedOut
     }
+
+    /// The slots a llama-server says it has (`total_slots` of `/props`), when it answers that
+    /// within a second; nil from any other server.
+    static func slots(http: HTTPClient, baseURL: String) async -> Int? {
+        var request = HTTPClientRequest(url: baseURL + "/props")
+        request.method = .GET
+        guard let response = try? await http.execute(request, timeout: .seconds(1)), response.status == .ok,
+              let body = try? await response.body.collect(upTo: 1 << 20),
+              let slots = (try? JSONValue.parse(body.readableBytesView))?["total_slots"]?.intValue, (1...4096).contains(slots)
+        else { return nil }
+        return Int(slots)
+    }
 }
