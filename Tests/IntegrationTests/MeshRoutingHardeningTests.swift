@@ -73,14 +73,7 @@ import Testing
     /// abandoned answer could have finished, and the next request is served.
     @Test func aHangUpStopsTheModel() async throws {
         let root = TemporaryDirectory()
-        let oneSlot = """
-            swapper:
-              start_port: \(20000 + Int.random(in: 0..<20000))
-              health_check_timeout: 60s
-              models:
-                smol:
-                  cmd: \(try RealModels.llamaServer()) -m \(try RealModels.smollm2()) --port ${PORT} --host 127.0.0.1 -t 1 -c 4096 --parallel 1
-            """
+        let oneSlot = try RealModels.smolSwapper("smol", flags: "-c 4096 --parallel 1")
         let (a, b) = try Self.pair(root, aSwapper: oneSlot, bSwapper: oneSlot.replacingOccurrences(of: "smol:", with: "smol-b:"))
         try await withGuardians([a, b]) {
             try await b.start()

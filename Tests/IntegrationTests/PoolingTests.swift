@@ -10,17 +10,7 @@ import Testing
     static let auth = [("authorization", "Bearer \(RouterTests.key)")]
 
     static func node(_ root: TemporaryDirectory, id: String, peer: Int, port: Int) throws -> GuardianProcess {
-        let swapper = """
-            swapper:
-              start_port: \(20000 + Int.random(in: 0..<20000))
-              health_check_timeout: 60s
-              stop_timeout: 5s
-              models:
-                smol:
-                  cmd: \(try RealModels.llamaServer()) -m ${MODEL_PATH} --port ${PORT} --host 127.0.0.1 -t 1 -c 1024 --parallel 1
-                  model_path: \(try RealModels.smollm2())
-                  memory: 300MiB
-            """
+        let swapper = try RealModels.smolSwapper("smol", flags: "-c 1024 --parallel 1")
         let mesh = "mesh:\n  peers: [http://127.0.0.1:\(peer)]\n  sync_interval: 500ms\n  request_timeout: 2s"
         return try RouterTests.node(root, id: id, swapper: swapper, router: "  first_byte_timeout: 60s", mesh: mesh, port: port)
     }
@@ -78,9 +68,9 @@ import Testing
 
             // A alone (pinned), then pooled, four at once each. The two cores are shared with the
             // rest of the suite, so a pair measured while something else ran is measured again
-            // (at most three pairs; one must show the gain).
+            // (at most four pairs; one must show the gain).
             var rounds: [(alone: Double, pooled: Double)] = []
-            for _ in 0..<3 {
+            for _ in 0..<4 {
                 let alone = try await Self.burst(a, "a/smol", count: 4)
                 #expect(alone.routes == Array(repeating: "local", count: 4))
                 let publishedBefore = try await Self.counter(a, "dagi_router_load_publications_total")
@@ -132,15 +122,7 @@ import Testing
     /// by what it said.
     @Test func slotsComeFromTheServerWhenTheConfigDoesNotSay() async throws {
         let root = TemporaryDirectory()
-        let swapper = """
-            swapper:
-              start_port: \(20000 + Int.random(in: 0..<20000))
-              health_check_timeout: 60s
-              models:
-                auto:
-                  cmd: \(try RealModels.llamaServer()) -m ${MODEL_PATH} --port ${PORT} --host 127.0.0.1 -t 1 -c 1024
-                  model_path: \(try RealModels.smollm2())
-            """
+        let swapper = try RealModels.smolSwapper("auto", flags: "-c 1024")
         let node = try RouterTests.node(root, id: "solo", swapper: swapper)
         try await withGuardians([node]) {
             try await node.start()
