@@ -50,7 +50,7 @@ extension RequestRouter {
     func finish(
         candidate: Candidate, request: InferenceRequest, sent: ContinuousClock.Instant, tap: RelayTap, metered: Metered, status: Int,
         error: (any Error)?, release: (@Sendable () -> Void)?, reservation: BudgetBook.Reservation? = nil, health countsForHealth: Bool = true,
-        attempt: (started: ContinuousClock.Instant, wait: ExpectedWait)? = nil
+        attempt: Attempt? = nil
     ) {
         release?()
         settleBudget(reservation, candidate: candidate, request: request, costUSD: metered.costUSD)
@@ -60,11 +60,16 @@ extension RequestRouter {
             // Not the candidate's doing.
         } else if error == nil || tap.bytes > 0 {
             health.succeeded(candidate.key, latency: firstByte ?? latency)
-            if error == nil, let attempt { health.served(candidate.key, seconds: (ContinuousClock.now - attempt.started).inSeconds, wait: attempt.wait) }
+            // An answer that broke off counts too: a peer that stalls after its first byte is
+            // charged the time it took.
+            // (Loaded candidates only: a start's time is not the model's service time.)
+            if let attempt, let wait = attempt.wait, wait.loadSeconds == 0 {
+                health.served(candidate.key, seconds: (ContinuousClock.now - attempt.started).inSeconds, wait: wait)
+            }
         } else {
             health.failed(candidate.key, reason: error.map(Self.describe) ?? "failed")
         }
-        health.end(candidate.key)
+        if let attempt { health.end(attempt) }
         metrics.finished(
             model: candidate.model, route: candidate.route, status: status, latency: latency, firstByte: firstByte,
             tokensIn: metered.usage.prompt, tokensOut: metered.usage.completion, costUSD: metered.costUSD

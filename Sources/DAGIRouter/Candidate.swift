@@ -41,7 +41,10 @@ public struct Candidate: Sendable, Hashable, Codable, CustomStringConvertible {
     public var isCloud: Bool { place == .provider }
 
     /// Identifies the candidate in health statistics.
-    public var key: String { isCloud ? "cloud/\(provider ?? "")/\(model)" : "\(node)/\(source.rawValue)/\(model)" }
+    public var key: String { isCloud ? "cloud/\(provider ?? "")/\(model)" : Self.key(node: node, source: source, model: model) }
+
+    /// A mesh candidate's key: `node/source/model`.
+    static func key(node: String, source: ModelRecord.Source, model: String) -> String { "\(node)/\(source.rawValue)/\(model)" }
 
     /// `local`, `remote:NODE` or `cloud:PROVIDER`, as in the `x-dagi-route` header.
     public var route: String {

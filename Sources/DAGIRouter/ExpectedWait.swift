@@ -25,13 +25,15 @@ public struct ExpectedWait: Sendable, Codable, Equatable {
     public var slots: Int
     /// Service times ahead of this request: 0 while a slot is free.
     public var ahead: Double
+    /// One request's service time there (an average of whole answers).
     public var serviceSeconds: Double
     public var serviceSource: Source
+    /// A peer's answers beyond its published service time (0 here).
     public var hopSeconds: Double
+    /// The model's load when it is not loaded (assumed), else 0.
     public var loadSeconds: Double
-
-    /// The expected wait in seconds.
-    public var seconds: Double { ahead * serviceSeconds + hopSeconds + loadSeconds }
+    /// The expected wait: `ahead × serviceSeconds + hopSeconds + loadSeconds`.
+    public var seconds: Double
 
     /// Service time assumed for a model nothing was measured for.
     static let assumedService = 1.0
@@ -48,10 +50,12 @@ public struct ExpectedWait: Sendable, Codable, Equatable {
         self.serviceSource = source
         self.hopSeconds = hop
         self.loadSeconds = loaded ? 0 : Self.assumedLoad
+        self.seconds = ahead * serviceSeconds + hopSeconds + loadSeconds
     }
 
     enum CodingKeys: String, CodingKey {
         case outstanding, slots, ahead, serviceSeconds = "service_s", serviceSource = "service_source", hopSeconds = "hop_s", loadSeconds = "load_s"
+        case seconds
     }
 
     /// For people: "1.5 s = 1.0 ahead × 1.2 s (measured) + hop 0.3 s".
@@ -78,9 +82,11 @@ extension ModelCatalog.Snapshot {
             )
         }
         let load = loads[candidate.key]
-        // What it published, plus what this node sent it after that (its clock and ours agree
-        // well enough at this scale: a skew only shifts a few requests between the two terms).
-        let sentSince = load.map { published in stats.sentAt.reduce(0) { $1 > published.at ? $0 + 1 : $0 } } ?? stats.inflight
+        // What it published, plus what this node sent it after that (`at` is read no later than
+        // when the row arrived, so a peer's clock ahead cannot hide this node's requests), and
+        // never fewer than this node's own requests in flight there.
+        let sentSince = load.map { published in stats.sentAt.reduce(0) { $1 > published.at ? $0 + 1 : $0 } } ?? 0
+        let outstanding = max((load?.outstanding ?? 0) + sentSince, stats.inflight)
         let service: (Double, ExpectedWait.Source)
         if let published = load?.serviceMs {
             service = (published / 1000, .peer)
@@ -90,14 +96,18 @@ extension ModelCatalog.Snapshot {
             service = sameModelService(candidate, health: health)
         }
         return ExpectedWait(
-            outstanding: (load?.outstanding ?? 0) + sentSince, slots: load?.slots ?? 1, service: service.0, source: service.1,
-            hop: service.1 == .peer ? stats.hop ?? 0 : 0, loaded: candidate.loaded
+            outstanding: outstanding, slots: min(load?.slots ?? 1, Self.maxPeerSlots), service: service.0, source: service.1,
+            hop: service.1 == .peer ? stats.hop(at: .now) ?? 0 : 0, loaded: candidate.loaded
         )
     }
 
+    /// The most slots a peer is believed to have, whatever it says: one peer claiming thousands
+    /// would draw every node's overflow at once.
+    static let maxPeerSlots = 64
+
     /// A peer not yet measured is assumed to serve the model as this node does.
     private func sameModelService(_ candidate: Candidate, health: HealthTracker) -> (Double, ExpectedWait.Source) {
-        if let swapper = swapperNames[candidate.model], let measured = health.stats("\(localNode)/\(ModelRecord.Source.swapper.rawValue)/\(swapper)").service {
+        if let swapper = swapperNames[candidate.model], let measured = health.stats(Candidate.key(node: localNode, source: .swapper, model: swapper)).service {
             return (measured, .sameModel)
         }
         return (ExpectedWait.assumedService, .assumed)

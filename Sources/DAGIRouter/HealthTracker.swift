@@ -11,14 +11,25 @@ public final class HealthTracker: Sendable {
         /// Seconds; time to first byte for streams, whole answer otherwise.
         public var latency: Double?
         public var inflight = 0
-        /// When each request in flight was sent (ms since 1970, oldest first): a peer's published
-        /// load is corrected by the requests sent to it since.
+        /// When each request in flight to a peer was sent (ms since 1970): its published load is
+        /// corrected by the requests sent to it since. Empty for other candidates.
         public var sentAt: [Int64] = []
         /// Seconds one request occupies a slot there (a wait observed with others ahead is
         /// divided among them); a peer's includes the hop.
         public var service: Double?
-        /// Seconds a peer's answers take beyond its own published service time.
+        /// Seconds a peer's answers take beyond its own published service time, and when that
+        /// was last measured.
         public var hop: Double?
+        public var hopMeasured: ContinuousClock.Instant?
+
+        public var isCoolingDown: Bool { cooldownUntil.map { $0 > .now } ?? false }
+
+        /// The hop, fading by half every minute since it was measured: a peer once slow (a cold
+        /// start, a busy machine) is tried again instead of being shunned for good.
+        public func hop(at now: ContinuousClock.Instant) -> Double? {
+            guard let hop, let measured = hopMeasured else { return hop }
+            return hop * pow(0.5, (now - measured).inSeconds / 60)
+        }
         public var consecutiveFailures = 0
         public var cooldownUntil: ContinuousClock.Instant?
         /// Set by a provider's `Retry-After`: the candidate is not called before then.
@@ -42,47 +53,53 @@ public final class HealthTracker: Sendable {
 
     /// The statistics of every candidate whose key starts with `prefix` (a provider's models,
     /// this node's own).
-    func stats(withPrefix prefix: String) -> [Stats] { stats.withLock { $0.filter { $0.key.hasPrefix(prefix) }.map(\.value) } }
+    func stats(withPrefix prefix: String) -> [String: Stats] { stats.withLock { $0.filter { $0.key.hasPrefix(prefix) } } }
 
-    func keyedStats(withPrefix prefix: String) -> [String: Stats] { stats.withLock { $0.filter { $0.key.hasPrefix(prefix) } } }
-
-    /// A request sent at `now` (ms since 1970). In-flight times are kept up to a bound: past
-    /// it a peer's correction counts only what was kept (the connection limit bounds it anyway).
-    func begin(_ key: String, now: Int64) {
+    /// A request sent to `candidate` at `now` (ms since 1970). A peer's send times are kept up
+    /// to a bound: past it its correction counts only what was kept (the connection limit
+    /// bounds them anyway).
+    func begin(_ candidate: Candidate, now: Int64) {
+        let key = candidate.key, remote = candidate.place == .remote
         stats.withLock { all in
-            var s = all[key] ?? Stats()
-            s.inflight += 1
-            if s.sentAt.count < Self.maxSentTimes { s.sentAt.append(now) }
-            all[key] = s
+            // In place: a copy of the stats would copy `sentAt` on every request.
+            all[key, default: Stats()].inflight += 1
+            if remote, all[key, default: Stats()].sentAt.count < Self.maxSentTimes { all[key, default: Stats()].sentAt.append(now) }
         }
-        loadChanged.signal()
+        if candidate.isLocal, !candidate.isCloud { loadChanged.signal() }
     }
 
     static let maxSentTimes = 4096
 
-    func end(_ key: String) {
+    /// The request sent to `candidate` at `sentAt` ended.
+    func end(_ candidate: Candidate, sentAt: Int64) {
+        let key = candidate.key
         stats.withLock { all in
-            guard var s = all[key] else { return }
-            s.inflight = max(0, s.inflight - 1)
-            // Answers mostly end in the order they were sent; the oldest goes.
-            if !s.sentAt.isEmpty { s.sentAt.removeFirst() }
-            all[key] = s
+            guard let inflight = all[key]?.inflight else { return }
+            all[key, default: Stats()].inflight = max(0, inflight - 1)
+            if candidate.place == .remote, let index = all[key]?.sentAt.firstIndex(of: sentAt) {
+                all[key, default: Stats()].sentAt.remove(at: index)
+            }
         }
-        loadChanged.signal()
+        if candidate.isLocal, !candidate.isCloud { loadChanged.signal() }
     }
 
     /// A request's whole answer took `seconds` with `wait` expected before it: the candidate's
     /// service time, and a peer's hop beyond the service time it published, move toward it.
+    /// One answer moves the estimate by at most a factor of four either way, so a client's
+    /// odd request (one token, a stream read slowly) cannot set it alone.
     func served(_ key: String, seconds: Double, wait: ExpectedWait) {
         guard seconds.isFinite, seconds >= 0 else { return }
         // A request with k requests' worth of work ahead took about k + 1 service times.
-        let perRequest = seconds / (1 + wait.ahead)
+        let sample = seconds / (1 + wait.ahead)
         stats.withLock { all in
             var s = all[key] ?? Stats()
+            let perRequest = s.service.map { min(max(sample, $0 / 4), $0 * 4) } ?? sample
             s.service = s.service.map { $0 * (1 - Self.alpha) + perRequest * Self.alpha } ?? perRequest
             if wait.serviceSource == .peer {
+                let now = ContinuousClock.now
                 let beyond = max(0, perRequest - wait.serviceSeconds)
-                s.hop = s.hop.map { $0 * (1 - Self.alpha) + beyond * Self.alpha } ?? beyond
+                s.hop = s.hop(at: now).map { $0 * (1 - Self.alpha) + beyond * Self.alpha } ?? beyond
+                s.hopMeasured = now
             }
             all[key] = s
         }
@@ -131,13 +148,7 @@ public final class HealthTracker: Sendable {
         }
     }
 
-    func isCoolingDown(_ key: String) -> Bool {
-        stats.withLock { $0[key]?.cooldownUntil.map { $0 > .now } ?? false }
-    }
-
     /// Higher is better: success rate, discounted by latency and by requests in flight.
-    func score(_ key: String) -> Double { Self.score(stats(key)) }
-
     static func score(_ s: Stats) -> Double {
         let latency = s.latency ?? 0.5
         return s.successRate / (1 + latency) / (1 + 0.25 * Double(s.inflight))

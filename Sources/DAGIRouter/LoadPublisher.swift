@@ -19,35 +19,39 @@ struct LoadPublisher {
         let prefix = store.nodeID + "/"
         var published: [String: ModelLoadRecord] = [:]
         do {
-            for row in try await store.ownModelLoads() { published["\(row.source.rawValue)/\(row.name)"] = row }
+            for row in try await store.ownModelLoads() { published[Candidate.key(node: row.nodeID, source: row.source, model: row.name)] = row }
         } catch {
             router.logger.error("could not read this node's published loads: \(error)")
         }
         // A run that ended under load left counts behind: the first pass writes them as they are now.
         var firstPass = true
+        var failed = false
         while !Task.isCancelled {
-            if !firstPass { await router.health.loadChanged.wait(upTo: .seconds(3600)) }
+            // After a failed write the counts are tried again soon, not at the next request: an
+            // idle node must not stay "busy" for its peers.
+            if !firstPass { await router.health.loadChanged.wait(upTo: failed ? .seconds(1) : .seconds(3600)) }
             guard !Task.isCancelled else { return }
             let now = store.clock.wallMilliseconds()
             let slots = router.catalog.current.localSlots
             var changed: [ModelLoadRecord] = []
             var seen = Set<String>()
-            for (key, stats) in router.health.keyedStats(withPrefix: prefix) {
+            for (key, stats) in router.health.stats(withPrefix: prefix) {
+                // `node/source/model` (Candidate.key): the model's name may hold slashes.
                 let rest = key.dropFirst(prefix.count)
                 guard let slash = rest.firstIndex(of: "/"), let source = ModelRecord.Source(rawValue: String(rest[..<slash])) else { continue }
                 let name = String(rest[rest.index(after: slash)...])
-                let id = "\(source.rawValue)/\(name)"
-                seen.insert(id)
-                let slotCount = slots[name] ?? 1
+                seen.insert(key)
+                // Within what peers accept (model_load's column rules).
+                let slotCount = min(max(slots[name] ?? 1, 1), 4096)
                 let row = ModelLoadRecord(
                     nodeID: store.nodeID, source: source, name: name, slots: slotCount, inflight: min(stats.inflight, slotCount),
-                    queued: max(0, stats.inflight - slotCount), serviceMs: stats.service.map { min($0 * 1000, 86_400_000) }, at: now
+                    queued: min(max(0, stats.inflight - slotCount), 1_000_000), serviceMs: stats.service.map { min($0 * 1000, 86_400_000) }, at: now
                 )
-                if Self.differs(row, from: published[id]) { changed.append(row) }
+                if Self.differs(row, from: published[key]) { changed.append(row) }
             }
             if firstPass {
                 // Rows of models no longer served here (a restart forgot them): nothing is in flight there.
-                for (id, row) in published where !seen.contains(id) && row.outstanding > 0 {
+                for (key, row) in published where !seen.contains(key) && row.outstanding > 0 {
                     var idle = row
                     (idle.inflight, idle.queued, idle.at) = (0, 0, now)
                     changed.append(idle)
@@ -58,9 +62,11 @@ struct LoadPublisher {
                 do {
                     let rows = changed
                     try await store.write { writer in for row in rows { _ = try writer.put(row) } }
-                    for row in changed { published["\(row.source.rawValue)/\(row.name)"] = row }
+                    for row in changed { published[Candidate.key(node: row.nodeID, source: row.source, model: row.name)] = row }
                     router.metrics.loadPublished()
+                    failed = false
                 } catch {
+                    failed = true
                     router.logger.error("could not publish this node's model loads: \(error)")
                 }
             }

@@ -87,10 +87,12 @@ public final class ModelCatalog: Sendable {
     /// Re-reads the loads peers published (they change many times a minute under load; nothing
     /// else is read for them).
     func refreshLoads() async throws {
-        let local = store.nodeID
         var loads: [String: ModelLoadRecord] = [:]
-        for load in try await store.modelLoads() where load.nodeID != local {
-            loads["\(load.nodeID)/\(load.source.rawValue)/\(load.name)"] = load
+        let now = store.clock.wallMilliseconds()
+        for var load in try await store.peerModelLoads() {
+            // A peer's clock ahead of ours would date its counts after requests sent since.
+            load.at = min(load.at, now)
+            loads[Candidate.key(node: load.nodeID, source: load.source, model: load.name)] = load
         }
         snapshot.withLock { $0.loads = loads }
     }

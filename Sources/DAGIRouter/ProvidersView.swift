@@ -29,7 +29,7 @@ extension RequestRouter {
         let cloud = catalog.cloud
         var views: [ProviderView] = []
         for provider in cloud.providers.values {
-            let stats = health.stats(withPrefix: "cloud/\(provider.name)/")
+            let stats = health.stats(withPrefix: "cloud/\(provider.name)/").map(\.value)
             let models = cloud.models.values.filter { $0.provider == provider.name }.map(\.name).sorted()
             let resting = stats.contains { ($0.restUntil ?? .now) > .now }
             let cooling = stats.contains { ($0.cooldownUntil ?? .now) > .now }

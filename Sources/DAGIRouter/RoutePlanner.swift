@@ -20,13 +20,22 @@ public struct RankedCandidate: Sendable, Codable {
     /// The expected wait in milliseconds, a peer's raised by the spill margin: a request leaves
     /// this node only when a peer is expected to be faster by that much.
     var cost = 0
+    /// Whether some candidate of this alias entry (this model) is loaded somewhere: entries
+    /// with a loaded model rank before those that would have to start one.
+    var entryLoaded = false
 
     /// The ranking, most significant first; the health score breaks what is left of a tie.
+    ///
+    /// Between models (alias entries) the order is as it always was: one loaded somewhere before
+    /// one that must start, then the alias's order. Among the places of one model, the expected
+    /// wait decides, then this node, loaded before startable, the agent's nodes. So a busy peer
+    /// never makes a node start (and perhaps evict for) another model of the alias.
     func precedes(_ other: RankedCandidate) -> Bool {
-        let mine = (coolingDown ? 1 : 0, cloudBefore, candidate.isCloud ? 1 : 0, cost, candidate.isLocal ? 0 : 1)
-        let theirs = (other.coolingDown ? 1 : 0, other.cloudBefore, other.candidate.isCloud ? 1 : 0, other.cost, other.candidate.isLocal ? 0 : 1)
+        let mine = (coolingDown ? 1 : 0, cloudBefore, candidate.isCloud ? 1 : 0, entryLoaded ? 0 : 1, aliasIndex)
+        let theirs = (other.coolingDown ? 1 : 0, other.cloudBefore, other.candidate.isCloud ? 1 : 0, other.entryLoaded ? 0 : 1, other.aliasIndex)
         if mine != theirs { return mine < theirs }
-        let among = (rank, aliasIndex, preference ?? Int.max), otherAmong = (other.rank, other.aliasIndex, other.preference ?? Int.max)
+        let among = (cost, candidate.isLocal ? 0 : 1, rank, preference ?? Int.max)
+        let otherAmong = (other.cost, other.candidate.isLocal ? 0 : 1, other.rank, other.preference ?? Int.max)
         if among != otherAmong { return among < otherAmong }
         return score > other.score
     }
@@ -48,11 +57,11 @@ enum PlanError: Error {
 }
 
 extension ModelCatalog.Snapshot {
-    /// The ordered candidates for `requested`: mesh candidates by their expected wait (a peer's
-    /// raised by the spill margin, so here wins ties and near-ties), then a cloud provider
-    /// (unless the alias lists the cloud model first); among equals, this node, then loaded
-    /// before startable, the alias's order, the agent's preferred and assigned nodes, and the
-    /// health score. Candidates cooling down after repeated failures go last; a provider resting
+    /// The ordered candidates for `requested`: mesh candidates before a cloud provider (unless
+    /// the alias lists the cloud model first); a model loaded somewhere before one that must
+    /// start, then the alias's order; among the places of one model, the expected wait (a
+    /// peer's raised by the spill margin, so here wins ties and near-ties), then this node,
+    /// loaded before startable, the agent's preferred and assigned nodes, and the health score. Candidates cooling down after repeated failures go last; a provider resting
     /// after a 429 is left out.
     ///
     /// `provider/model` pins a provider, `node/model` a node.
@@ -106,9 +115,11 @@ extension ModelCatalog.Snapshot {
         if candidates.isEmpty, let until = resting.min() { throw .providersResting(requested, until: until) }
 
         let preferred = agent.flatMap { preferences[$0] } ?? []
+        var loadedEntries = Set<Int>()
+        for (candidate, index, _) in candidates.entries where candidate.loaded && !candidate.isCloud { loadedEntries.insert(index) }
         let ranked = candidates.entries.map { candidate, index, cloudBefore -> RankedCandidate in
             let stats = health.stats(candidate.key)
-            let cooling = stats.cooldownUntil.map { $0 > .now } ?? false
+            let cooling = stats.isCoolingDown
             let preference = candidate.isCloud ? nil : preferred.firstIndex(of: candidate.node)
             let score = HealthTracker.score(stats)
             let wait = candidate.isCloud ? nil : expectedWait(candidate, stats: stats, health: health)
@@ -116,6 +127,7 @@ extension ModelCatalog.Snapshot {
                 candidate: candidate, rank: candidate.rank, aliasIndex: index, preference: preference, score: score, coolingDown: cooling, wait: wait,
                 why: "", cloudBefore: cloudBefore
             )
+            ranked.entryLoaded = loadedEntries.contains(index)
             if let wait {
                 let raised = wait.seconds * (candidate.isLocal ? 1 : 1 + spillMargin) * 1000
                 ranked.cost = raised.isFinite ? Int(min(raised, 1e12).rounded()) : Int.max

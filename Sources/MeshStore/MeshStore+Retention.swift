@@ -45,6 +45,7 @@ extension MeshStore {
     /// Compacts the change log:
     /// - an entry superseded by a later change of the same row is dropped once every known
     ///   peer holds it (known: configured peers and nodes that pulled within the horizon);
+    /// - a superseded `model_load` entry is dropped at once;
     /// - any entry older than the horizon is dropped, and its origin's *floor* rises to it, so a
     ///   peer still behind that point is told to bootstrap from a snapshot instead.
     func compactChangeLog(_ db: Database, horizonMs: Int64, now: Int64) throws -> Int {
@@ -84,6 +85,15 @@ extension MeshStore {
                 """, arguments: [origin, acked])
             removed += db.changesCount
         }
+        // A model's load is worth only its latest value: superseded ones go without waiting for
+        // acknowledgements (a peer behind gets the latest), or a busy node with a peer down
+        // would keep two rows a second for the whole horizon.
+        try db.execute(sql: """
+            DELETE FROM change_log WHERE tbl = ? AND EXISTS (
+              SELECT 1 FROM change_log AS newer
+              WHERE newer.tbl = change_log.tbl AND newer.pk = change_log.pk AND newer.seq > change_log.seq)
+            """, arguments: [ReplicatedTable.modelLoad.rawValue])
+        removed += db.changesCount
         return removed
     }
 }

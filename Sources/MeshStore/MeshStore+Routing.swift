@@ -30,9 +30,16 @@ public struct RoutingRows: Sendable {
 }
 
 extension MeshStore {
-    /// Every node's published model loads (a row per model that served a request).
-    public func modelLoads() async throws -> [ModelLoadRecord] {
-        try await pool.read { db in try ModelLoadRecord.fetchAll(db) }
+    /// The loads other nodes published, for the models they still have.
+    public func peerModelLoads() async throws -> [ModelLoadRecord] {
+        let node = nodeID
+        return try await pool.read { db in
+            try ModelLoadRecord.fetchAll(db, sql: """
+                SELECT model_load.* FROM model_load
+                JOIN model USING (node_id, source, name)
+                WHERE model_load.node_id != ? AND model.deleted = 0
+                """, arguments: [node])
+        }
     }
 
     /// This node's own published loads, as stored.

@@ -7,7 +7,7 @@ import GRDB
 enum Migrations {
     /// The number of migrations: the replicated schema's version, which sync frames carry so
     /// nodes of different schemas refuse each other's changes instead of misreading them.
-    static let count: UInt64 = 7
+    static let count = UInt64(migrator.migrations.count)
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()

@@ -128,7 +128,8 @@ public enum Guardian {
             for alias in model.aliases { swapperNames[alias] = name }
             localSlots[name] = model.declaredSlots
         }
-        localSlots.merge(config.router.slots) { _, configured in configured }
+        // router.slots fills in where the model's own config does not say (an Ollama model).
+        localSlots.merge(config.router.slots) { declared, _ in declared }
         let cloud = CloudProviders(providers: config.providers, models: config.cloudModels)
         for (name, reason) in cloud.disabled.sorted(by: { $0.key < $1.key }) {
             logger.warning("provider \(name) is off: \(reason)")

@@ -38,10 +38,8 @@ struct Route: AsyncParsableCommand {
             let node = candidate?["node"]?.stringValue ?? "?"
             let name = candidate?["model"]?.stringValue ?? "?"
             let place = candidate?["place"]?.stringValue ?? "?"
-            let wait = ranked["expected_wait"].map { wait -> String in
-                let seconds = (wait["ahead"]?.doubleValue ?? 0) * (wait["service_s"]?.doubleValue ?? 0) + (wait["hop_s"]?.doubleValue ?? 0)
-                    + (wait["load_s"]?.doubleValue ?? 0)
-                return seconds < 1 ? String(format: ", expected wait %.0f ms", seconds * 1000) : String(format: ", expected wait %.2f s", seconds)
+            let wait = ranked["expected_wait"]?["seconds"]?.doubleValue.map {
+                $0 < 1 ? String(format: ", expected wait %.0f ms", $0 * 1000) : String(format: ", expected wait %.2f s", $0)
             } ?? ""
             print("  \(index + 1). \(name) on \(node) (\(place == "remote" ? "remote:\(node)" : "local, \(place)")\(wait))")
             if explain { print("     \(ranked["why"]?.stringValue ?? "")") }

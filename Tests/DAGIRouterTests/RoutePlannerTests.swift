@@ -140,10 +140,13 @@ import Testing
         )
     }
 
+    let here = Candidate(node: "here", place: .swapper, model: "smol", source: .swapper, loaded: true, baseURL: "")
+    let peer = Candidate(node: "peer", place: .remote, model: "smol", source: .swapper, loaded: true, baseURL: "http://10.0.0.2:7007")
+    let measured = ExpectedWait(outstanding: 0, slots: 1, service: 1, source: .measured, hop: 0, loaded: true)
+
     @Test func anIdleNodeKeepsItsRequestsAndABusyOneSpills() throws {
         let snapshot = pooled(peerLoad: load(outstanding: 0))
-        let here = "here/swapper/smol"
-        health.served(here, seconds: 1, wait: ExpectedWait(outstanding: 0, slots: 1, service: 1, source: .measured, hop: 0, loaded: true))
+        health.served(here.key, seconds: 1, wait: measured)
         // Nothing in flight: a tie, and here wins it.
         #expect(try snapshot.plan("smol", agent: nil, health: health).map(\.candidate.route) == ["local", "remote:peer"])
         // One request here: the next would wait a second; the peer is free.
@@ -154,21 +157,21 @@ import Testing
         #expect(busy[1].why.contains("expected wait 1.00 s"), "\(busy[1].why)")
         // The request sent there counts against the peer until it publishes again: one here, one
         // there, and the peer must be 20 % faster to win.
-        health.begin("peer/swapper/smol", now: 2_001)
+        health.begin(peer, now: 2_001)
         #expect(try snapshot.plan("smol", agent: nil, health: health).map(\.candidate.route) == ["local", "remote:peer"])
         // Two here: one second of wait there beats two here.
         health.begin(here, now: 2_002)
         #expect(try snapshot.plan("smol", agent: nil, health: health).map(\.candidate.route) == ["remote:peer", "local"])
-        health.end(here)
-        health.end(here)
-        health.end("peer/swapper/smol")
+        health.end(here, sentAt: 2_000)
+        health.end(here, sentAt: 2_002)
+        health.end(peer, sentAt: 2_001)
+        #expect(health.stats(peer.key).sentAt.isEmpty && health.stats(peer.key).inflight == 0)
     }
 
     @Test func aPeersPublishedLoadKeepsRequestsHereWithinTheMargin() throws {
-        let here = "here/swapper/smol"
-        health.served(here, seconds: 1, wait: ExpectedWait(outstanding: 0, slots: 1, service: 1, source: .measured, hop: 0, loaded: true))
+        health.served(here.key, seconds: 1, wait: measured)
         health.begin(here, now: 2_000)
-        defer { health.end(here) }
+        defer { health.end(here, sentAt: 2_000) }
         // The peer runs a long generation: equal waits, so the request stays here.
         #expect(try pooled(peerLoad: load(outstanding: 1)).plan("smol", agent: nil, health: health).map(\.candidate.route) == ["local", "remote:peer"])
         // The peer is a little faster (0.9 s), but not by the 20 % margin.
@@ -177,17 +180,41 @@ import Testing
         #expect(try pooled(peerLoad: load(outstanding: 1, serviceMs: 900), margin: 0).plan("smol", agent: nil, health: health)[0].candidate.route == "remote:peer")
         // Much faster (0.5 s): it wins with the margin.
         #expect(try pooled(peerLoad: load(outstanding: 1, serviceMs: 500)).plan("smol", agent: nil, health: health)[0].candidate.route == "remote:peer")
+        // A peer claiming thousands of free slots is believed up to 64.
+        var claims = load(outstanding: 0)
+        claims.slots = 4096
+        #expect(try pooled(peerLoad: claims).plan("smol", agent: nil, health: health).first { $0.candidate.node == "peer" }?.wait?.slots == 64)
+    }
+
+    @Test func aModelLoadedSomewhereBeatsStartingAnotherOfTheAlias() throws {
+        var snapshot = snapshot(
+            models: [
+                ModelRecord(nodeID: "here", source: .swapper, name: "big", state: .available),
+                ModelRecord(nodeID: "peer", source: .swapper, name: "small", state: .loaded),
+            ],
+            swapper: ["big": "big"], aliases: ["fast": ["big", "small"]]
+        )
+        snapshot.localSlots = ["big": 1]
+        // However busy the peer's `small` is, `big` is not started for it: the alias's models
+        // keep their order (a loaded one first), and the wait ranks the places of one model.
+        snapshot.loads["peer/swapper/small"] = ModelLoadRecord(
+            nodeID: "peer", source: .swapper, name: "small", slots: 1, inflight: 1, queued: 100, serviceMs: 1000, at: 1_000
+        )
+        #expect(try snapshot.plan("fast", agent: nil, health: health).map(\.candidate.model) == ["small", "big"])
     }
 
     @Test func aPeerAnsweringSlowerThanItSaysIsPenalisedByItsHop() throws {
-        let peer = "peer/swapper/smol"
         let snapshot = pooled(peerLoad: load(outstanding: 0, serviceMs: 500))
         let before = try snapshot.plan("smol", agent: nil, health: health).first { $0.candidate.node == "peer" }!.wait!
         #expect(before.serviceSource == .peer && before.hopSeconds == 0)
         // It answered in 2.5 s what it says takes 0.5 s: 2 s beyond, every time.
-        for _ in 0..<20 { health.served(peer, seconds: 2.5, wait: before) }
+        for _ in 0..<20 { health.served(peer.key, seconds: 2.5, wait: before) }
         let after = try snapshot.plan("smol", agent: nil, health: health).first { $0.candidate.node == "peer" }!.wait!
         #expect(after.hopSeconds > 1.9 && after.hopSeconds <= 2.0, "\(after)")
+        // It fades by half a minute later, so the peer is tried again in time.
+        var faded = health.stats(peer.key)
+        faded.hopMeasured = faded.hopMeasured.map { $0 - .seconds(60) }
+        #expect(abs((faded.hop(at: .now) ?? 0) - after.hopSeconds / 2) < 0.01)
     }
 
     @Test func waitsShareTheSlotsAndAStartCostsALoad() {
@@ -201,16 +228,18 @@ import Testing
     }
 
     @Test func aPeersCountsAreCorrectedByWhatWasSentSinceTheyWerePublished() throws {
-        let peer = "peer/swapper/smol"
         health.begin(peer, now: 500)
         health.begin(peer, now: 1_500)
-        defer { health.end(peer); health.end(peer) }
+        defer { health.end(peer, sentAt: 500); health.end(peer, sentAt: 1_500) }
         // Published at 1000 with one request: the one sent at 500 is in it, the one at 1500 is not.
         let wait = try pooled(peerLoad: load(outstanding: 1)).plan("smol", agent: nil, health: health).first { $0.candidate.node == "peer" }!.wait!
         #expect(wait.outstanding == 2)
         // Nothing published: this node's own requests in flight are all it knows.
         let unknown = try pooled().plan("smol", agent: nil, health: health).first { $0.candidate.node == "peer" }!.wait!
         #expect(unknown.outstanding == 2 && unknown.serviceSource == .assumed)
+        // A peer claiming fewer than this node has in flight there is not believed.
+        let claimsIdle = try pooled(peerLoad: load(outstanding: 0, at: 2_000)).plan("smol", agent: nil, health: health).first { $0.candidate.node == "peer" }!.wait!
+        #expect(claimsIdle.outstanding == 2)
     }
 }
 

@@ -86,12 +86,10 @@ import Testing
             #expect(rounds.contains { $0.pooled <= 0.7 * $0.alone }, "pooled vs alone: \(rounds)")
             #expect(try await Self.counter(a, "dagi_router_spills_total{peer=\"b\"}") >= 1)
 
-            // At idle, nothing is written: the count stays put over two seconds once the last
-            // (all idle) load is out.
-            try await poll(timeout: .seconds(10), "a's last load write") {
-                let before = try await Self.counter(a, "dagi_router_load_publications_total")
-                try await Task.sleep(for: .seconds(1))
-                return try await Self.counter(a, "dagi_router_load_publications_total") == before
+            // At idle, nothing is written: once B has A's last (all idle) load, A's count stays
+            // put over two seconds.
+            try await poll(timeout: .seconds(10), "b to hear that a is idle") {
+                try await Self.peerWait(b, of: "a")?["outstanding"]?.intValue == 0
             }
             let idle = try await Self.counter(a, "dagi_router_load_publications_total")
             try await Task.sleep(for: .seconds(2))
@@ -118,11 +116,11 @@ import Testing
         }
     }
 
-    /// A llama-server whose command names no `-np` says how many slots it has: the router ranks
-    /// by what it said.
+    /// A llama-server whose command names no `-np` (three slots through its environment) says
+    /// how many slots it has: the router ranks by what it said.
     @Test func slotsComeFromTheServerWhenTheConfigDoesNotSay() async throws {
         let root = TemporaryDirectory()
-        let swapper = try RealModels.smolSwapper("auto", flags: "-c 1024")
+        let swapper = try RealModels.smolSwapper("auto", flags: "-c 1536", extra: "      env: { LLAMA_ARG_N_PARALLEL: \"3\" }")
         let node = try RouterTests.node(root, id: "solo", swapper: swapper)
         try await withGuardians([node]) {
             try await node.start()
@@ -130,6 +128,7 @@ import Testing
             let port = try #require(try await node.store().models(nodeID: "solo").first { $0.name == "auto" }?.port)
             let props = try await HTTP.get("http://127.0.0.1:\(port)/props").json()
             let reported = try #require(props["total_slots"]?.intValue)
+            #expect(reported == 3)
             let routes = try await HTTP.get(node.baseURL + "/v1/routes/auto", headers: Self.auth).json()
             #expect(routes["candidates"]?.arrayValue?.first?["expected_wait"]?["slots"]?.intValue == reported, "\(routes)")
         }

@@ -84,6 +84,11 @@ import Testing
         var limited = SwapperModelConfig(cmd: "llama-server -np 4 --port ${PORT}")
         limited.concurrency = 1
         #expect(limited.declaredSlots == 1)
+        limited.concurrency = 8
+        #expect(limited.declaredSlots == 4)
+        var gated = SwapperModelConfig(cmd: "llama-server --port ${PORT}")
+        gated.concurrency = 2
+        #expect(gated.declaredSlots == 2)
     }
 
     @Test func splitsCommandsLikeAShell() {

@@ -123,7 +123,7 @@ extension Exchange {
             call?.release?()
             call = nil
             if let candidate {
-                router.health.end(candidate.key)
+                if let attempt { router.health.end(attempt) }
                 releaseReservation(candidate)
             }
         }

@@ -46,9 +46,8 @@ final class Exchange: UpstreamReceiver {
     let tap = RelayTap()
     var status = 0
     var sent = ContinuousClock.now
-    /// When the current attempt began and the wait expected there: its answer's time teaches
-    /// the candidate's service time (loaded candidates only: a start would skew it).
-    var attempt: (started: ContinuousClock.Instant, wait: ExpectedWait)?
+    /// The current try of a candidate.
+    var attempt: Attempt?
     var reusable = false
     var retriedBoot = false
     /// The worst-case cost set aside for the current cloud attempt, settled when it ends.
@@ -104,9 +103,13 @@ final class Exchange: UpstreamReceiver {
             }
             if !failures.isEmpty { router.metrics.failovers.increment() }
             self.candidate = candidate
-            router.health.begin(candidate.key, now: router.now())
-            attempt = plan[next - 1].wait.flatMap { $0.loadSeconds == 0 ? (.now, $0) : nil }
-            if candidate.place == .remote, !request.caller.isHop, plan.contains(where: { $0.candidate.isLocal && !$0.candidate.isCloud && !$0.coolingDown }) {
+            let attempt = Attempt(candidate: candidate, started: .now, sentAt: router.now(), wait: plan[next - 1].wait)
+            self.attempt = attempt
+            router.health.begin(candidate, now: attempt.sentAt)
+            // A spill: the first choice is a peer although a loaded model here could serve it
+            // (not a failover, not a model only a peer has loaded).
+            if candidate.place == .remote, failures.isEmpty, !request.caller.isHop,
+               plan.contains(where: { $0.candidate.isLocal && !$0.candidate.isCloud && $0.candidate.loaded && !$0.coolingDown }) {
                 router.metrics.spilled(to: candidate.node)
             }
             let backend = router.backend(for: candidate)
@@ -121,7 +124,7 @@ final class Exchange: UpstreamReceiver {
                 recordFailure(failure.reason, answer: failure.answer)
             } catch {
                 // The request itself is at fault (it cannot be translated): no candidate helps.
-                router.health.end(candidate.key)
+                router.health.end(attempt)
                 finishWithError(error)
                 return
             }
@@ -159,7 +162,7 @@ final class Exchange: UpstreamReceiver {
                 case .success(let call): exchange.send(call)
                 case .failure(let failure as AttemptFailure): exchange.attemptFailed(failure.reason, answer: failure.answer)
                 case .failure(let error):
-                    exchange.router.health.end(candidate.key)
+                    if let attempt = exchange.attempt { exchange.router.health.end(attempt) }
                     exchange.finishWithError(error)
                 }
             }
@@ -219,7 +222,7 @@ final class Exchange: UpstreamReceiver {
         failures.append((candidate, reason))
         onlyAnswer = failures.count == 1 ? answer : nil
         if router.health.failed(candidate.key, reason: reason) { router.metrics.cooldowns.increment() }
-        router.health.end(candidate.key)
+        if let attempt { router.health.end(attempt) }
         router.logger.warning("candidate failed", metadata: [
             "request_id": "\(request.requestID)", "candidate": "\(candidate)", "reason": "\(reason)",
         ])
@@ -385,4 +388,19 @@ final class Exchange: UpstreamReceiver {
         }
     }
 
+}
+
+/// One try of a candidate: when it began (on this node's clocks) and the wait expected there.
+/// Its end takes the request off the candidate's count; a loaded candidate's answer time teaches
+/// its service time.
+struct Attempt {
+    let candidate: Candidate
+    let started: ContinuousClock.Instant
+    /// Milliseconds since 1970: a peer's published load is corrected by the requests sent since.
+    let sentAt: Int64
+    let wait: ExpectedWait?
+}
+
+extension HealthTracker {
+    func end(_ attempt: Attempt) { end(attempt.candidate, sentAt: attempt.sentAt) }
 }

@@ -98,12 +98,16 @@ public struct SwapperModelConfig: Sendable, Decodable {
 }
 
 extension SwapperModelConfig {
-    /// Requests the model's server answers at once, where the config says: `concurrency`, or
-    /// llama-server's `-np N` / `--parallel N` in `cmd`. Nil when neither does (then the router
-    /// assumes one, or takes `router.slots`).
+    /// Requests the model's server answers at once, where the config says: llama-server's
+    /// `-np N` / `--parallel N` in `cmd`, or `concurrency` (the fewer of the two). Nil when
+    /// neither does (then the server is asked, or `router.slots` says).
     public var declaredSlots: Int? {
-        if let concurrency { return concurrency }
-        let argv = CommandSplitter.split(cmd)
+        let limit = concurrency.map { min($0, 4096) }
+        guard let parallel = Self.parallelSlots(in: CommandSplitter.split(cmd)) else { return limit }
+        return min(parallel, limit ?? parallel)
+    }
+
+    private static func parallelSlots(in argv: [String]) -> Int? {
         for (index, word) in argv.enumerated() {
             for flag in ["-np", "--parallel"] {
                 let value: Substring?

@@ -30,12 +30,9 @@ enum RealModels {
         return path
     }
 
-    /// A swapper config section with SmolLM2 and Gemma 3 270M on one thread each.
-    /// - Parameter settings: more keys of the section, each line indented by two spaces
-    ///   (e.g. `"  memory_budget: 600MiB"`).
     /// A `swapper:` section serving SmolLM2 alone as `name`, on a llama-server started with
-    /// `flags` (its slots, its context).
-    static func smolSwapper(_ name: String, flags: String) throws -> String {
+    /// `flags` (its slots, its context), and `extra` keys of the model.
+    static func smolSwapper(_ name: String, flags: String, extra: String = "") throws -> String {
         """
             swapper:
               start_port: \(20000 + Int.random(in: 0..<20000))
@@ -44,9 +41,13 @@ enum RealModels {
               models:
                 \(name):
                   cmd: \(try llamaServer()) -m \(try smollm2()) --port ${PORT} --host 127.0.0.1 -t 1 \(flags)
+            \(extra)
             """
     }
 
+    /// A swapper config section with SmolLM2 and Gemma 3 270M on one thread each.
+    /// - Parameter settings: more keys of the section, each line indented by two spaces
+    ///   (e.g. `"  memory_budget: 600MiB"`).
     static func swapperSection(
         ttl: String? = nil, exclusive: Bool = false, extraModels: String = "", startPort: Int = 0, settings: String = ""
     ) throws -> String {
