@@ -8,13 +8,15 @@ clients calls A for PHASE seconds with 1, then 2, then 3 serving nodes, in one r
 
 Prints requests per second for each, the ratio to one node (the same-run baseline), the ideal
 (n / service time), where A's requests were served, and A's store writes of its load under load
-and at idle.
+and at idle. With BASELINE_BIN set to an earlier build's release directory, three nodes of that
+build take the same load too.
 """
 import http.client, json, os, sys, tempfile, threading, time, urllib.request
 
 from benchlib import Processes, free_port, wait_http
 
 BIN = sys.argv[1]
+BASELINE_BIN = os.environ.get("BASELINE_BIN")
 SECRET = "bench-mesh-secret-0123456789"
 ROOT = tempfile.mkdtemp(prefix="dagi-bench-mesh-")
 SERVICE_MS = int(os.environ.get("SERVICE_MS", "100"))
@@ -26,11 +28,11 @@ processes = Processes(ROOT)
 
 
 class Node:
-    def __init__(self, node_id, port, peers):
-        self.id, self.port = node_id, port
-        self.data = os.path.join(ROOT, node_id)
+    def __init__(self, node_id, port, peers, bin=BIN, tag=""):
+        self.id, self.port, self.bin = node_id, port, bin
+        self.data = os.path.join(ROOT, tag + node_id)
         os.makedirs(self.data, exist_ok=True)
-        self.config = os.path.join(ROOT, node_id + ".yaml")
+        self.config = os.path.join(ROOT, tag + node_id + ".yaml")
         with open(self.config, "w") as f:
             f.write(
                 "metrics:\n  interval: 1h\nollama: null\n"
@@ -47,7 +49,7 @@ class Node:
     def start(self):
         env = dict(os.environ, DAGI_MESH_SECRET=SECRET, DAGI_LOG_LEVEL="warning")
         env.pop("DAGI_HOME", None)
-        processes.start([os.path.join(BIN, "node-guardian"), "run", "--config", self.config, "--node-id", self.id,
+        processes.start([os.path.join(self.bin, "node-guardian"), "run", "--config", self.config, "--node-id", self.id,
                          "--data-dir", self.data, "--listen", "127.0.0.1:%d" % self.port], self.id + ".log", env)
         wait_http(self.url + "/health", timeout=30)
 
@@ -110,8 +112,12 @@ def wait(condition, timeout=60):
     raise SystemExit("timed out")
 
 
-ports = {name: free_port() for name in "abc"}
-nodes = {name: Node(name, ports[name], [ports[p] for p in "abc" if p != name]) for name in "abc"}
+def mesh(bin, tag=""):
+    ports = {name: free_port() for name in "abc"}
+    return {name: Node(name, ports[name], [ports[p] for p in "abc" if p != name], bin, tag) for name in "abc"}
+
+
+nodes = mesh(BIN)
 a = nodes["a"]
 try:
     print("mesh pooling: %d clients on node a, one-slot model of %d ms per request on each serving node, %.0f s per phase"
@@ -139,5 +145,15 @@ try:
     print("  a's load writes at idle: %d in 3 s" % idle)
     ratio = results[2] / results[0]
     print("3 nodes vs 1: %.2fx (target >= 2.2x): %s" % (ratio, "met" if ratio >= 2.2 else "MISSED"))
+    if BASELINE_BIN:
+        processes.stop_all()
+        before = mesh(BASELINE_BIN, "baseline-")
+        for name in "abc":
+            before[name].start()
+            before[name].call(name + "/slot")
+        wait(lambda: before["a"].sees("b") and before["a"].sees("c"))
+        rate, routes, _ = load(before["a"], PHASE)
+        print("  3 nodes of the baseline build (%s): %.1f req/s (%.2fx one node of this build)  routes %s"
+              % (BASELINE_BIN, rate, rate / results[0], json.dumps(routes, sort_keys=True)))
 finally:
     processes.stop_all()
