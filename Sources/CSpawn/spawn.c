@@ -83,7 +83,11 @@ pid_t dagi_spawn(const char *path, char *const argv[], char *const envp[], int o
     setpgid(0, 0);
 #ifdef __linux__
     if (die_with_parent) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        // SIGKILL: nobody is left to follow a SIGTERM up. A llama-server whose guardian was
+        // SIGKILLed was found an hour later, idle, orphaned: its shutdown had stopped halfway
+        // (two threads left, one waiting on a futex, SIGTERM blocked). macOS's watchdog ends
+        // with SIGKILL too.
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent) _exit(127); // the parent died before prctl took effect
     }
 #else

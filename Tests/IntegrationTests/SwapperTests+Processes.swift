@@ -83,8 +83,9 @@ extension SwapperTests {
         }
     }
 
-    /// A model server that survives its guardian (it ignores the SIGTERM the kernel sends) is
-    /// found in the node's own ledger at the next start, recognised, and stopped.
+    /// A model server that survives its guardian (it cleared the death signal the guardian asked
+    /// the kernel for, and ignores SIGTERM) is found in the node's own ledger at the next start,
+    /// recognised, and stopped.
     @Test func theNextStartReapsAProcessThePreviousRunLeft() async throws {
         let root = TemporaryDirectory()
         let section = """
@@ -93,7 +94,7 @@ extension SwapperTests {
               stop_timeout: 1s
               models:
                 stubborn:
-                  cmd: sh -c 'trap "" TERM; exec python3 \(Self.mock) --port ${PORT} --mode ok --name stubborn'
+                  cmd: sh -c 'trap "" TERM; exec python3 \(Self.mock) --port ${PORT} --mode ok --name stubborn --outlive-parent'
             """
         let node = try Self.guardianWithSecrets(root, section)
         try await withGuardians([node]) {
@@ -102,7 +103,7 @@ extension SwapperTests {
             let pid = try #require(try await Self.running(node)["stubborn"]?["pid"]?.intValue)
             try await node.kill9()
             defer { kill(pid_t(pid), SIGKILL) }
-            #expect(ProcessTable.isAlive(Int32(pid)), "it ignored the kernel's SIGTERM: only the reaper can stop it")
+            #expect(ProcessTable.isAlive(Int32(pid)), "it outlived its guardian: only the reaper can stop it")
             try await node.start()
             #expect(!ProcessTable.isAlive(Int32(pid)), "stopped before the node answered")
             #expect(node.logTail(200).contains("stopped a model process left by a previous run"))

@@ -10,7 +10,7 @@ import Foundation
 ///   freezes every request on that loop. Blocking work (reading `/proc`, writing the process
 ///   ledger, waiting for orphans to die) runs on ``blockingIO``; an async caller awaits its
 ///   result without holding a thread.
-/// - **Forking.** On Linux a child asks the kernel to SIGTERM it when its parent dies
+/// - **Forking.** On Linux a child asks the kernel to SIGKILL it when its parent dies
 ///   (`PR_SET_PDEATHSIG`), but "parent" means the *thread* that forked it. Swift's concurrency
 ///   threads may come and go, so forking from one could kill a model server when that thread
 ///   retires; forking from ``spawner``, which lives as long as the process, cannot.
