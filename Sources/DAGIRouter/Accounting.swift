@@ -60,10 +60,11 @@ extension RequestRouter {
             // Not the candidate's doing.
         } else if error == nil || tap.bytes > 0 {
             health.succeeded(candidate.key, latency: firstByte ?? latency)
-            // An answer that broke off counts too: a peer that stalls after its first byte is
-            // charged the time it took.
-            // (Loaded candidates only: a start's time is not the model's service time.)
-            if let attempt, let wait = attempt.wait, wait.loadSeconds == 0 {
+            // An answer the upstream broke off counts too (a peer that stalls after its first
+            // byte is charged the time it took); one the client cut short, or an error answer,
+            // says nothing of the service time. Loaded candidates only: a start's time is not
+            // the model's service time either.
+            if let attempt, let wait = attempt.wait, wait.loadSeconds == 0, status < 400, !(error is Exchange.ClientWentAway) {
                 health.served(candidate.key, seconds: (ContinuousClock.now - attempt.started).inSeconds, wait: wait)
             }
         } else {

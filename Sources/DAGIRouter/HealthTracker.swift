@@ -38,7 +38,8 @@ public final class HealthTracker: Sendable {
     }
 
     private let stats = Mutex<[String: Stats]>([:])
-    /// Signalled when a request begins or ends anywhere: the load publisher's cue.
+    /// Signalled when a request to one of this node's models begins or ends: the load
+    /// publisher's cue (its only waiter).
     let loadChanged = Wakeup()
     let cooldownAfter: Int
     let cooldown: Duration

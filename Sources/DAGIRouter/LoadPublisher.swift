@@ -29,7 +29,11 @@ struct LoadPublisher {
         while !Task.isCancelled {
             // After a failed write the counts are tried again soon, not at the next request: an
             // idle node must not stay "busy" for its peers.
-            if !firstPass { await router.health.loadChanged.wait(upTo: failed ? .seconds(1) : .seconds(3600)) }
+            if failed {
+                await router.health.loadChanged.wait(upTo: .seconds(1))
+            } else if !firstPass {
+                await router.health.loadChanged.wait(upTo: .seconds(3600))
+            }
             guard !Task.isCancelled else { return }
             let now = store.clock.wallMilliseconds()
             let slots = router.catalog.current.localSlots
@@ -57,7 +61,6 @@ struct LoadPublisher {
                     changed.append(idle)
                 }
             }
-            firstPass = false
             if !changed.isEmpty {
                 do {
                     let rows = changed
@@ -65,11 +68,13 @@ struct LoadPublisher {
                     for row in changed { published[Candidate.key(node: row.nodeID, source: row.source, model: row.name)] = row }
                     router.metrics.loadPublished()
                     failed = false
+                    firstPass = false
                 } catch {
                     failed = true
                     router.logger.error("could not publish this node's model loads: \(error)")
                 }
             }
+            if changed.isEmpty { firstPass = false }
             try? await Task.sleep(for: Self.minimumGap)
         }
     }

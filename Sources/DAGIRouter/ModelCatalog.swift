@@ -54,7 +54,8 @@ public final class ModelCatalog: Sendable {
     let tiers: [String: TierConfig]
     /// Slots the config declares for this node's models, by name.
     let localSlots: [String: Int]
-    /// Slots this node's model servers reported themselves (read as each model's row changes).
+    /// Slots this node's model servers reported themselves (read as each model's row changes);
+    /// the fewer of these and the declared ones count.
     let reportedSlots: @Sendable () -> [String: Int]
     let spillMargin: Double
     private let snapshot = Mutex(Snapshot())
@@ -89,10 +90,13 @@ public final class ModelCatalog: Sendable {
     func refreshLoads() async throws {
         var loads: [String: ModelLoadRecord] = [:]
         let now = store.clock.wallMilliseconds()
+        let previous = snapshot.withLock { $0.loads }
         for var load in try await store.peerModelLoads() {
-            // A peer's clock ahead of ours would date its counts after requests sent since.
-            load.at = min(load.at, now)
-            loads[Candidate.key(node: load.nodeID, source: load.source, model: load.name)] = load
+            let key = Candidate.key(node: load.nodeID, source: load.source, model: load.name)
+            // A peer's clock ahead of ours would date its counts after requests sent since: they
+            // are dated no later than their first reading here (kept while the row is the same).
+            if let seen = previous[key], seen.hlc == load.hlc { load.at = seen.at } else { load.at = min(load.at, now) }
+            loads[key] = load
         }
         snapshot.withLock { $0.loads = loads }
     }
@@ -151,7 +155,8 @@ public final class ModelCatalog: Sendable {
             next.preferences[agent.name] = agent.preferNodes + assigned.filter { !agent.preferNodes.contains($0) }
         }
         next.names = Array(Set(aliases.keys).union(swapperNames.keys).union(next.models.keys).union(cloud.models.keys)).sorted()
-        next.localSlots = reportedSlots().merging(localSlots) { _, declared in declared }
+        // A server that says it has fewer slots than its config allows has that many.
+        next.localSlots = reportedSlots().merging(localSlots) { reported, declared in min(reported, declared) }
         next.spillMargin = spillMargin
         snapshot.withLock { current in
             next.loads = current.loads

@@ -116,7 +116,9 @@ extension ModelCatalog.Snapshot {
 
         let preferred = agent.flatMap { preferences[$0] } ?? []
         var loadedEntries = Set<Int>()
-        for (candidate, index, _) in candidates.entries where candidate.loaded && !candidate.isCloud { loadedEntries.insert(index) }
+        for (candidate, index, _) in candidates.entries where candidate.loaded && !candidate.isCloud && !health.stats(candidate.key).isCoolingDown {
+            loadedEntries.insert(index)
+        }
         let ranked = candidates.entries.map { candidate, index, cloudBefore -> RankedCandidate in
             let stats = health.stats(candidate.key)
             let cooling = stats.isCoolingDown

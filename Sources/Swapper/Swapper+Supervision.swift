@@ -56,11 +56,10 @@ extension Swapper {
         let deadline = ContinuousClock.now + config.healthCheckTimeout.duration
         let url = process.baseURL + runtime.config.checkEndpoint
         let http = self.http
-        let asksSlots = runtime.config.declaredSlots == nil
         process.setHealthCheck(Task {
             let outcome = await HealthCheck.wait(http: http, url: url, child: process.child, deadline: deadline)
             // Known before the row says loaded, so the router ranks the model by them at once.
-            if outcome == .healthy, asksSlots, let slots = await HealthCheck.slots(http: http, baseURL: process.baseURL) {
+            if outcome == .healthy, let slots = await HealthCheck.slots(http: http, baseURL: process.baseURL) {
                 self.serverReported(slots: slots, for: name)
             }
             self.healthChecked(name, generation: generation, outcome, url: url)

@@ -43,8 +43,8 @@ public actor Swapper {
     var wake: (at: ContinuousClock.Instant, task: Task<Void, Never>)?
     var history = ProcessHistory()
     var shuttingDown = false
-    /// The slots each model's server said it has (llama-server's `/props`), for models whose
-    /// config does not say: the router ranks by them.
+    /// The slots each model's server said it has (llama-server's `/props`): the router ranks
+    /// by the fewer of these and the config's.
     private let servedSlots = Mutex<[String: Int]>([:])
 
     /// Requests each loaded model's server answers at once, where it said so itself.

@@ -201,6 +201,20 @@ import Testing
             nodeID: "peer", source: .swapper, name: "small", slots: 1, inflight: 1, queued: 100, serviceMs: 1000, at: 1_000
         )
         #expect(try snapshot.plan("fast", agent: nil, health: health).map(\.candidate.model) == ["small", "big"])
+        // A loaded model cooling down after failures does not count as loaded: `big` is not
+        // started while `small` (loaded here) can serve.
+        var cooling = self.snapshot(
+            models: [
+                ModelRecord(nodeID: "peer", source: .swapper, name: "big", state: .loaded),
+                ModelRecord(nodeID: "here", source: .swapper, name: "big", state: .available),
+                ModelRecord(nodeID: "here", source: .ollama, name: "small", state: .loaded),
+            ],
+            swapper: ["big": "big"], aliases: ["fast": ["big", "small"]]
+        )
+        cooling.localSlots = ["big": 1]
+        for _ in 0..<2 { health.failed("peer/swapper/big", reason: "boom") }
+        #expect(try cooling.plan("fast", agent: nil, health: health).map(\.candidate.route) == ["local", "local", "remote:peer"])
+        #expect(try cooling.plan("fast", agent: nil, health: health).first?.candidate.model == "small")
     }
 
     @Test func aPeerAnsweringSlowerThanItSaysIsPenalisedByItsHop() throws {

@@ -46,6 +46,8 @@ final class Exchange: UpstreamReceiver {
     let tap = RelayTap()
     var status = 0
     var sent = ContinuousClock.now
+    /// Sends so far (a connection's completion checks it is still the current one's).
+    var sends = 0
     /// The current try of a candidate.
     var attempt: Attempt?
     var reusable = false
@@ -108,8 +110,10 @@ final class Exchange: UpstreamReceiver {
             router.health.begin(candidate, now: attempt.sentAt)
             // A spill: the first choice is a peer although a loaded model here could serve it
             // (not a failover, not a model only a peer has loaded).
-            if candidate.place == .remote, failures.isEmpty, !request.caller.isHop,
-               plan.contains(where: { $0.candidate.isLocal && !$0.candidate.isCloud && $0.candidate.loaded && !$0.coolingDown }) {
+            let entry = plan[next - 1].aliasIndex
+            if candidate.place == .remote, failures.isEmpty, !request.caller.isHop, plan.contains(where: {
+                $0.aliasIndex == entry && $0.candidate.isLocal && !$0.candidate.isCloud && $0.candidate.loaded && !$0.coolingDown
+            }) {
                 router.metrics.spilled(to: candidate.node)
             }
             let backend = router.backend(for: candidate)
@@ -173,8 +177,16 @@ final class Exchange: UpstreamReceiver {
         self.call = call
         phase = .connecting
         sent = .now
+        sends += 1
+        let send = sends
         arm(min(router.config.firstByteTimeout.duration, deadline - .now)) { [self] in attemptFailed("timed out") }
         pool.connection(to: call.target, provider: call.isProvider).assumeIsolated().whenComplete { [self] result in
+            // A connection that comes after its attempt timed out belongs to no one: the next
+            // attempt's request must not go down it, nor its failure end that attempt.
+            guard send == sends else {
+                if case .success(let channel) = result { channel.close(promise: nil) }
+                return
+            }
             switch result {
             case .success(let channel):
                 guard case .connecting = phase else {

@@ -100,7 +100,7 @@ public struct SwapperModelConfig: Sendable, Decodable {
 extension SwapperModelConfig {
     /// Requests the model's server answers at once, where the config says: llama-server's
     /// `-np N` / `--parallel N` in `cmd`, or `concurrency` (the fewer of the two). Nil when
-    /// neither does (then the server is asked, or `router.slots` says).
+    /// neither does. (The server is asked too, and the fewest count; see ``Swapper/reportedSlots``.)
     public var declaredSlots: Int? {
         let limit = concurrency.map { min($0, 4096) }
         guard let parallel = Self.parallelSlots(in: CommandSplitter.split(cmd)) else { return limit }
