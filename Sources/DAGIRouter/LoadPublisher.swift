@@ -46,7 +46,8 @@ struct LoadPublisher {
                 let name = String(rest[rest.index(after: slash)...])
                 seen.insert(key)
                 // Within what peers accept (model_load's column rules).
-                let slotCount = min(max(slots[name] ?? 1, 1), 4096)
+                let range = ModelLoadRecord.slotRange
+                let slotCount = min(max(slots[name] ?? 1, range.lowerBound), range.upperBound)
                 let row = ModelLoadRecord(
                     nodeID: store.nodeID, source: source, name: name, slots: slotCount, inflight: min(stats.inflight, slotCount),
                     queued: min(max(0, stats.inflight - slotCount), 1_000_000), serviceMs: stats.service.map { min($0 * 1000, 86_400_000) }, at: now

@@ -1,5 +1,6 @@
 import MeshCore
 import MeshHTTP
+import MeshStore
 
 /// `router:` — the OpenAI- and Ollama-compatible endpoint agents call.
 ///
@@ -80,8 +81,8 @@ public struct RouterConfig: Sendable, Decodable {
             throw DecodingError.dataCorruptedError(forKey: .spillMargin, in: c, debugDescription: "spill_margin must be 0...10 (0.2: a peer must be expected 20% faster)")
         }
         slots = try c.decode(.slots, default: [:])
-        for (name, count) in slots where !(1...4096).contains(count) {
-            throw DecodingError.dataCorruptedError(forKey: .slots, in: c, debugDescription: "slots of \(name) must be 1...4096")
+        for (name, count) in slots where !ModelLoadRecord.slotRange.contains(count) {
+            throw DecodingError.dataCorruptedError(forKey: .slots, in: c, debugDescription: "slots of \(name) must be \(ModelLoadRecord.slotRange)")
         }
         guard partitionShare.isFinite, partitionShare > 0, partitionShare <= 1 else {
             throw DecodingError.dataCorruptedError(forKey: .partitionShare, in: c, debugDescription: "partition_share must be more than 0 and at most 1")

@@ -139,7 +139,7 @@ public struct TableSchema: Sendable {
         TableSchema(
             .modelLoad, "model_load", key: [("node_id", .name), ("source", .oneOf(ModelRecord.Source.self)), ("name", modelName)],
             values: [
-                ("slots", .integer(1...4096)), ("inflight", .integer(0...1_000_000)), ("queued", .integer(0...1_000_000)),
+                ("slots", .integer(Int64(ModelLoadRecord.slotRange.lowerBound)...Int64(ModelLoadRecord.slotRange.upperBound))), ("inflight", .integer(0...1_000_000)), ("queued", .integer(0...1_000_000)),
                 ("service_ms", ColumnRule.real(0...86_400_000).orNull), ("at", .timestamp),
             ],
             owner: "node_id"

@@ -7,8 +7,13 @@ public struct ModelLoadRecord: ReplicatedRecord, Equatable {
     public var nodeID: String
     public var source: ModelRecord.Source
     public var name: String
-    /// Requests the model server works on at once (llama-server's `-np`, a config's `slots`).
+    /// Requests the model server works on at once (llama-server's `-np`, a config's `slots`),
+    /// within ``slotRange``.
     public var slots: Int
+
+    /// The slots a model server may have: what peers accept, configs allow and servers are
+    /// believed to report.
+    public static let slotRange = 1...4096
     /// Requests being answered now (at most `slots`).
     public var inflight: Int
     /// Requests waiting for a slot.

@@ -1,6 +1,7 @@
 import Foundation
 import MeshCore
 import MeshHTTP
+import MeshStore
 
 /// One entry of `swapper.models`.
 public struct SwapperModelConfig: Sendable, Decodable {
@@ -102,7 +103,7 @@ extension SwapperModelConfig {
     /// `-np N` / `--parallel N` in `cmd`, or `concurrency` (the fewer of the two). Nil when
     /// neither does. (The server is asked too, and the fewest count; see ``Swapper/reportedSlots``.)
     public var declaredSlots: Int? {
-        let limit = concurrency.map { min($0, 4096) }
+        let limit = concurrency.map { min($0, ModelLoadRecord.slotRange.upperBound) }
         guard let parallel = Self.parallelSlots(in: CommandSplitter.split(cmd)) else { return limit }
         return min(parallel, limit ?? parallel)
     }
@@ -118,7 +119,7 @@ extension SwapperModelConfig {
                 } else {
                     value = nil
                 }
-                if let value, let slots = Int(value), (1...4096).contains(slots) { return slots }
+                if let value, let slots = Int(value), ModelLoadRecord.slotRange.contains(slots) { return slots }
             }
         }
         return nil

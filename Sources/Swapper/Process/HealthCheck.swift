@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import MeshCore
+import MeshStore
 import NIOCore
 
 /// Polls a starting model's health endpoint until it answers 200, the process exits, the
@@ -38,7 +39,7 @@ enum HealthCheck {
         request.method = .GET
         guard let response = try? await http.execute(request, timeout: .seconds(1)), response.status == .ok,
               let body = try? await response.body.collect(upTo: 1 << 20),
-              let slots = (try? JSONValue.parse(body.readableBytesView))?["total_slots"]?.intValue, (1...4096).contains(slots)
+              let slots = (try? JSONValue.parse(body.readableBytesView))?["total_slots"]?.intValue, ModelLoadRecord.slotRange.contains(Int(clamping: slots))
         else { return nil }
         return Int(slots)
     }
