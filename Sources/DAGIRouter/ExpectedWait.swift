@@ -25,7 +25,7 @@ public struct ExpectedWait: Sendable, Codable, Equatable {
     public var slots: Int
     /// Service times ahead of this request: 0 while a slot is free.
     public var ahead: Double
-    /// One request's service time there (an average of whole answers).
+    /// One request's service time there (an average of answers).
     public var serviceSeconds: Double
     public var serviceSource: Source
     /// A peer's answers beyond its published service time (0 here).

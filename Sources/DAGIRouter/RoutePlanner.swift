@@ -61,8 +61,9 @@ extension ModelCatalog.Snapshot {
     /// the alias lists the cloud model first); a model loaded somewhere before one that must
     /// start, then the alias's order; among the places of one model, the expected wait (a
     /// peer's raised by the spill margin, so here wins ties and near-ties), then this node,
-    /// loaded before startable, the agent's preferred and assigned nodes, and the health score. Candidates cooling down after repeated failures go last; a provider resting
-    /// after a 429 is left out.
+    /// loaded before startable, the agent's preferred and assigned nodes, and the health score.
+    /// Candidates cooling down after repeated failures go last; a provider resting after a 429
+    /// is left out.
     ///
     /// `provider/model` pins a provider, `node/model` a node.
     ///
@@ -115,12 +116,14 @@ extension ModelCatalog.Snapshot {
         if candidates.isEmpty, let until = resting.min() { throw .providersResting(requested, until: until) }
 
         let preferred = agent.flatMap { preferences[$0] } ?? []
+        // Each candidate's statistics, read once (one lock each).
+        let allStats = candidates.entries.map { health.stats($0.0.key) }
         var loadedEntries = Set<Int>()
-        for (candidate, index, _) in candidates.entries where candidate.loaded && !candidate.isCloud && !health.stats(candidate.key).isCoolingDown {
+        for ((candidate, index, _), stats) in zip(candidates.entries, allStats) where candidate.loaded && !candidate.isCloud && !stats.isCoolingDown {
             loadedEntries.insert(index)
         }
-        let ranked = candidates.entries.map { candidate, index, cloudBefore -> RankedCandidate in
-            let stats = health.stats(candidate.key)
+        let ranked = zip(candidates.entries, allStats).map { entry, stats -> RankedCandidate in
+            let (candidate, index, cloudBefore) = entry
             let cooling = stats.isCoolingDown
             let preference = candidate.isCloud ? nil : preferred.firstIndex(of: candidate.node)
             let score = HealthTracker.score(stats)
