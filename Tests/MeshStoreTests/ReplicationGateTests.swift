@@ -148,6 +148,33 @@ import Testing
         #expect(try await b.state().nodes.map(\.id) == ["a"])
     }
 
+    /// A peer's published model loads out of range (the ranking's inputs) are refused, and so is
+    /// a load published for another node; a sane one is applied.
+    @Test func aPeersModelLoadIsCheckedBeforeRoutingReadsIt() async throws {
+        let dir = TemporaryDirectory()
+        let b = try store("b", dir)
+        func load(slots: Int = 1, inflight: Int = 0, queued: Int = 0, serviceMs: Double? = 100, at: Int64 = Self.now, node: String = "a") -> ModelLoadRecord {
+            ModelLoadRecord(nodeID: node, source: .swapper, name: "m", slots: slots, inflight: inflight, queued: queued, serviceMs: serviceMs, at: at)
+        }
+        let hostile: [Change] = [
+            try Self.change(load(slots: 0), origin: "a", seq: 1),
+            try Self.change(load(slots: 1 << 30), origin: "a", seq: 2),
+            try Self.change(load(inflight: -1), origin: "a", seq: 3),
+            try Self.change(load(queued: Int.max), origin: "a", seq: 4),
+            try Self.change(load(serviceMs: .infinity), origin: "a", seq: 5),
+            try Self.change(load(serviceMs: -1), origin: "a", seq: 6),
+            try Self.change(load(at: Self.now + 86_400_000), origin: "a", seq: 7),
+            try Self.change(load(at: .min), origin: "a", seq: 8),
+        ]
+        let result = try await b.apply(hostile)
+        #expect(result.refused == [.value: hostile.count], "\(result.refusals)")
+        let forged = try await b.apply([try Self.change(load(node: "c"), origin: "a", seq: Int64(hostile.count) + 1)])
+        #expect(forged.refused == [.ownership: 1])
+        let good = try await b.apply([try Self.change(load(slots: 4, inflight: 4, queued: 2), origin: "a", seq: Int64(hostile.count) + 2)])
+        #expect(good.applied == 1)
+        #expect(try await b.ownModelLoads().isEmpty)
+    }
+
     @Test func aForeignOriginForANodeRowIsRefused() async throws {
         let dir = TemporaryDirectory()
         let b = try store("b", dir)

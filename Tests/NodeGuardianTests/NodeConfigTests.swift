@@ -85,4 +85,16 @@ import Testing
             try YAMLConfigDecoder.decode(NodeConfig.self, from: "node:\n  id: \"bad id\"\n", file: "x")
         }
     }
+
+    /// The pooling keys: a margin and slots out of range (negative, huge, not a number) stop
+    /// the node at start, naming the key.
+    @Test func poolingKeysAreBounded() throws {
+        for router in ["spill_margin: -0.1", "spill_margin: 11", "spill_margin: .nan", "spill_margin: .inf", "slots: { m: 0 }", "slots: { m: -3 }",
+                       "slots: { m: 99999999999999999999 }", "slots: { m: many }"] {
+            #expect(throws: ConfigError.self, "\(router)") { try YAMLConfigDecoder.decode(NodeConfig.self, from: "router:\n  \(router)\n", file: "x") }
+        }
+        let config = try YAMLConfigDecoder.decode(NodeConfig.self, from: "router:\n  spill_margin: 0\n  slots: { \"qwen2.5:0.5b\": 4 }\n", file: "x")
+        #expect(config.router.spillMargin == 0 && config.router.slots == ["qwen2.5:0.5b": 4])
+        #expect(try YAMLConfigDecoder.decode(NodeConfig.self, from: "", file: "x").router.spillMargin == 0.2)
+    }
 }
